@@ -1,0 +1,113 @@
+/*
+ * cfg.h — walship configuration: one struct, built once.
+ *
+ * Sources in increasing precedence: built-in defaults, the configuration file,
+ * the environment (WALSHIP_<KEY>, upper case), the command line (--key=value).
+ * The file is found at --config FILE, else $WALSHIP_CONFIG, else
+ * /etc/walship.conf.  The default file may be absent; a file named explicitly
+ * must exist.  Format: postgresql.conf-like "key = value" lines, '#' starts a
+ * comment, values may be single- or double-quoted ('' / \' / \" escapes).
+ *
+ * Parsing (cfg_load) and validation (cfg_validate) are separate steps.  One
+ * static option table drives parsing, --help output and the documented list
+ * of keys.  The struct is passed down as const; it is never a global.
+ */
+#ifndef WS_CFG_H
+#define WS_CFG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "err.h"
+#include "log.h"
+
+#define CFG_DEFAULT_FILE "/etc/walship.conf"
+#define CFG_MAX_VALUE 4096
+
+enum cfg_compression
+{
+    CFG_COMPRESS_NONE = 0,
+    CFG_COMPRESS_ZSTD = 1,
+    CFG_COMPRESS_GZIP = 2
+};
+
+enum cfg_encryption
+{
+    CFG_ENCRYPT_NONE = 0,
+    CFG_ENCRYPT_AES_256_GCM = 1
+};
+
+/* Where a setting's value came from (for --print-config). */
+enum cfg_source
+{
+    CFG_SRC_DEFAULT = 0,
+    CFG_SRC_FILE,
+    CFG_SRC_ENV,
+    CFG_SRC_ARGV
+};
+
+#define CFG_MAX_KEYS 64     /* capacity of source[]; the table has fewer */
+
+struct cfg
+{
+    char        repo[CFG_MAX_VALUE];            /* directory path (or s3://... later) */
+    enum cfg_compression compression;           /* default zstd */
+    int         compression_level;              /* -1 = the algorithm's walship default */
+    int         compression_threads;            /* zstd workers, 0 = single-threaded */
+    enum cfg_encryption encryption;             /* default none */
+    char        encryption_passphrase[CFG_MAX_VALUE];   /* secret: never logged */
+    char        encryption_passphrase_file[CFG_MAX_VALUE];
+    enum log_level log_level;                   /* default info */
+    char        pgdata[CFG_MAX_VALUE];          /* data directory, default "." (cwd) */
+    int         retry_attempts;                 /* transient-error retries, default 3 */
+    int         retry_delay_ms;                 /* first backoff delay, default 200 */
+
+    /* bookkeeping */
+    char        config_file[CFG_MAX_VALUE];     /* file actually read, "" if none */
+    enum cfg_source source[CFG_MAX_KEYS];          /* per option-table index */
+};
+
+/* One row of the option table (exported for --help and docs checks). */
+struct cfg_option
+{
+    const char *name;           /* key, lower case: "compression_level" */
+    const char *def;            /* default as text, "" for empty */
+    const char *help;           /* one line */
+    bool        secret;         /* mask in --print-config */
+};
+
+const struct cfg_option *cfg_options(int *n);
+
+/*
+ * Load configuration.  argv options recognised here: --config FILE,
+ * --config=FILE and --<key>=value (also --key value) for every key in the
+ * table.  Arguments that are not configuration (positional arguments and the
+ * program's own flags) are returned in *rest / *nrest, in order, so the
+ * executable can parse them; the array is allocated (free it with free()),
+ * its strings point into argv.  `envp` is NULL for the process environment.
+ * Errors name the file, line and key (WS_ECONFIG).
+ */
+int         cfg_load(struct cfg *cfg, int argc, char **argv, char ***rest, int *nrest,
+                     struct ws_err *err);
+
+/*
+ * Validate values that need cross-checks and resolve the passphrase:
+ * encryption requires exactly one of encryption_passphrase or
+ * encryption_passphrase_file; the passphrase file must not be readable by
+ * group/others; a config file that holds a passphrase must not be readable by
+ * group/others.  `need_repo` requires repo to be set.
+ */
+int         cfg_validate(struct cfg *cfg, bool need_repo, struct ws_err *err);
+
+/* Print the effective configuration, "key = 'value'  # source", secrets masked. */
+void        cfg_print(const struct cfg *cfg, FILE *out);
+
+/* Print the option list for --help. */
+void        cfg_print_help(FILE *out);
+
+const char *cfg_compression_name(enum cfg_compression c);
+const char *cfg_encryption_name(enum cfg_encryption e);
+
+/* Wipe secrets (OPENSSL_cleanse) before the struct goes away. */
+void        cfg_wipe(struct cfg *cfg);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * pgcontrol.h — read the fields walship needs from global/pg_control.
+ *
+ * The layout of ControlFileData is version specific; the offsets are taken
+ * from PostgreSQL's src/include/catalog/pg_control.h for each supported
+ * pg_control_version (1300 = PostgreSQL 13 to 16).  The CRC-32C stored in the
+ * file is verified, so a torn or foreign file is rejected.
+ */
+#ifndef WS_PGCONTROL_H
+#define WS_PGCONTROL_H
+
+#include <stdint.h>
+#include "err.h"
+
+#define PG_CONTROL_FILE_SIZE 8192
+
+struct pg_control
+{
+    uint64_t    system_identifier;
+    uint32_t    pg_control_version;
+    uint32_t    catalog_version;
+    int32_t     state;              /* DBState */
+    int64_t     time;               /* last update, pg_time_t */
+    uint64_t    checkpoint_lsn;
+    uint32_t    checkpoint_timeline;
+    uint32_t    block_size;
+    uint32_t    wal_block_size;
+    uint32_t    wal_segment_size;
+    uint32_t    pg_major;           /* from PG_VERSION in the data directory, 0 if unknown */
+};
+
+/* Parse the raw bytes of a pg_control file (len >= offset of crc + 4). */
+int         pgcontrol_parse(const unsigned char *buf, size_t len, const char *what,
+                            struct pg_control *out, struct ws_err *err);
+
+/* Read <pgdata>/global/pg_control and <pgdata>/PG_VERSION. */
+int         pgcontrol_read(const char *pgdata, struct pg_control *out, struct ws_err *err);
+
+#endif
