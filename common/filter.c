@@ -1,0 +1,311 @@
+/*
+ * filter.c — the chain plumbing and the small stages: hash, memory sink, file sink.
+ */
+#include "filter.h"
+#include "checksum.h"
+#include "fileutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int
+filter_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
+{
+    if (len == 0)
+        return 0;
+    return f->ops->write(f, buf, len, err);
+}
+
+int
+filter_finish(struct filter *f, struct ws_err *err)
+{
+    int         rc;
+
+    if (f == NULL)
+        return 0;
+    if (f->finished)
+        return 0;
+    rc = f->ops->finish(f, err);
+    if (rc == 0)
+        f->finished = true;
+    return rc;
+}
+
+void
+filter_free(struct filter *f)
+{
+    while (f != NULL)
+    {
+        struct filter *next = f->next;
+
+        f->ops->free(f);
+        f = next;
+    }
+}
+
+#define PUMP_BLOCK (1024 * 1024)
+
+int
+filter_pump_fd(int fd, const char *what, struct filter *f, struct ws_err *err)
+{
+    unsigned char *buf = malloc(PUMP_BLOCK);
+    int         rc = -1;
+
+    if (buf == NULL)
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    for (;;)
+    {
+        ssize_t     n = read(fd, buf, PUMP_BLOCK);
+
+        if (n < 0)
+        {
+            if (errno == EINTR)
+                continue;
+            err_set_errno(err, WS_EIO, errno, "could not read file \"%s\"", what);
+            goto out;
+        }
+        if (n == 0)
+            break;
+        if (filter_write(f, buf, (size_t) n, err) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    free(buf);
+    return rc;
+}
+
+/* ---- hash ------------------------------------------------------------- */
+
+struct filter_hash
+{
+    struct filter base;
+    struct xxh64_state st;
+    uint64_t    size;
+};
+
+static int
+hash_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
+{
+    struct filter_hash *h = (struct filter_hash *) f;
+
+    xxh64_update(&h->st, buf, len);
+    h->size += len;
+    return f->next ? filter_write(f->next, buf, len, err) : 0;
+}
+
+static int
+pass_finish(struct filter *f, struct ws_err *err)
+{
+    return f->next ? filter_finish(f->next, err) : 0;
+}
+
+static void
+plain_free(struct filter *f)
+{
+    free(f);
+}
+
+static const struct filter_ops hash_ops = {"hash", hash_write, pass_finish, plain_free};
+
+struct filter *
+filter_hash_new(struct filter *next)
+{
+    struct filter_hash *h = calloc(1, sizeof(*h));
+
+    if (h == NULL)
+        return NULL;
+    h->base.ops = &hash_ops;
+    h->base.next = next;
+    xxh64_init(&h->st, 0);
+    return &h->base;
+}
+
+void
+filter_hash_result(const struct filter *f, uint64_t *size, uint64_t *xxh)
+{
+    const struct filter_hash *h = (const struct filter_hash *) f;
+
+    if (size)
+        *size = h->size;
+    if (xxh)
+        *xxh = xxh64_digest(&h->st);
+}
+
+/* ---- memory sink ------------------------------------------------------ */
+
+struct filter_mem
+{
+    struct filter base;
+    unsigned char *data;
+    size_t      len;
+    size_t      alloc;
+    size_t      cap;
+};
+
+static int
+mem_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
+{
+    struct filter_mem *m = (struct filter_mem *) f;
+
+    if (len > m->cap - m->len)
+        return err_set(err, WS_EINTERNAL, "memory buffer limit of %zu bytes exceeded", m->cap);
+    if (m->len + len > m->alloc)
+    {
+        size_t      na = m->alloc ? m->alloc : 4096;
+        unsigned char *nd;
+
+        while (na < m->len + len)
+            na *= 2;
+        nd = realloc(m->data, na);
+        if (nd == NULL)
+            return err_set(err, WS_EINTERNAL, "out of memory");
+        m->data = nd;
+        m->alloc = na;
+    }
+    memcpy(m->data + m->len, buf, len);
+    m->len += len;
+    return 0;
+}
+
+static int
+mem_finish(struct filter *f, struct ws_err *err)
+{
+    (void) f;
+    (void) err;
+    return 0;
+}
+
+static void
+mem_free(struct filter *f)
+{
+    struct filter_mem *m = (struct filter_mem *) f;
+
+    free(m->data);
+    free(m);
+}
+
+static const struct filter_ops mem_ops = {"mem", mem_write, mem_finish, mem_free};
+
+struct filter *
+filter_mem_new(size_t cap)
+{
+    struct filter_mem *m = calloc(1, sizeof(*m));
+
+    if (m == NULL)
+        return NULL;
+    m->base.ops = &mem_ops;
+    m->cap = cap;
+    return &m->base;
+}
+
+const unsigned char *
+filter_mem_data(const struct filter *f, size_t *len)
+{
+    const struct filter_mem *m = (const struct filter_mem *) f;
+
+    *len = m->len;
+    return m->data;
+}
+
+/* ---- file sink --------------------------------------------------------- */
+
+struct filter_file
+{
+    struct filter base;
+    int         fd;
+    bool        committed;
+    char        path[PATH_MAX];
+    char        tmp[PATH_MAX];
+};
+
+static int
+file_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
+{
+    struct filter_file *ff = (struct filter_file *) f;
+
+    return file_write_all(ff->fd, buf, len, ff->tmp, err);
+}
+
+static int
+file_finish(struct filter *f, struct ws_err *err)
+{
+    struct filter_file *ff = (struct filter_file *) f;
+
+    if (fsync(ff->fd) < 0)
+        return err_set_errno(err, WS_OK, errno, "could not fsync file \"%s\"", ff->tmp);
+    if (close(ff->fd) < 0)
+    {
+        ff->fd = -1;
+        return err_set_errno(err, WS_OK, errno, "could not close file \"%s\"", ff->tmp);
+    }
+    ff->fd = -1;
+    return 0;
+}
+
+static void
+file_free(struct filter *f)
+{
+    struct filter_file *ff = (struct filter_file *) f;
+
+    if (ff->fd >= 0)
+        close(ff->fd);
+    if (!ff->committed)
+        unlink(ff->tmp);
+    free(ff);
+}
+
+static const struct filter_ops file_ops = {"file", file_write, file_finish, file_free};
+
+struct filter *
+filter_file_new(const char *path, struct ws_err *err)
+{
+    struct filter_file *ff = calloc(1, sizeof(*ff));
+
+    if (ff == NULL)
+    {
+        err_set(err, WS_EINTERNAL, "out of memory");
+        return NULL;
+    }
+    ff->base.ops = &file_ops;
+    ff->fd = -1;
+    if (snprintf(ff->path, sizeof(ff->path), "%s", path) >= (int) sizeof(ff->path) ||
+        snprintf(ff->tmp, sizeof(ff->tmp), "%s.walship-tmp.%ld", path, (long) getpid())
+        >= (int) sizeof(ff->tmp))
+    {
+        err_set(err, WS_EINPUT, "file name \"%s\" is too long", path);
+        free(ff);
+        return NULL;
+    }
+    ff->fd = open(ff->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (ff->fd < 0)
+    {
+        err_set_errno(err, WS_OK, errno, "could not create file \"%s\"", ff->tmp);
+        if (err->code == WS_ENOTFOUND)
+            err->code = WS_EIO;     /* a missing directory is not "not in the archive" */
+        free(ff);
+        return NULL;
+    }
+    return &ff->base;
+}
+
+int
+filter_file_commit(struct filter *f, struct ws_err *err)
+{
+    struct filter_file *ff = (struct filter_file *) f;
+
+    if (!f->finished)
+        return err_set(err, WS_EINTERNAL, "file \"%s\" committed before it was finished",
+                       ff->path);
+    if (rename(ff->tmp, ff->path) < 0)
+        return err_set_errno(err, WS_EIO, errno, "could not rename file \"%s\" to \"%s\"",
+                             ff->tmp, ff->path);
+    ff->committed = true;
+    return file_fsync_parent(ff->path, err);
+}
