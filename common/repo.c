@@ -1,0 +1,348 @@
+/*
+ * repo.c — repository descriptor and key.  See repo.h and docs/format.md.
+ */
+#include "repo.h"
+#include "log.h"
+
+#include <openssl/crypto.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DESC_MAX 8192
+
+static void
+hex_encode(const unsigned char *in, size_t len, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < len; i++)
+    {
+        out[2 * i] = hx[in[i] >> 4];
+        out[2 * i + 1] = hx[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+static int
+hex_decode(const char *in, unsigned char *out, size_t len)
+{
+    if (strlen(in) != 2 * len)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+    {
+        unsigned    v;
+
+        if (sscanf(in + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (unsigned char) v;
+    }
+    return 0;
+}
+
+/* Everything but the key_check line, in a fixed order: also the HMAC input. */
+static int
+format_body(const struct repo_descriptor *d, char *buf, size_t len)
+{
+    int         n;
+
+    n = snprintf(buf, len,
+                 "# walship repository descriptor: do not edit\n"
+                 "format_version = %d\n"
+                 "created = %s\n"
+                 "system_identifier = %" PRIu64 "\n"
+                 "pg_version = %u\n"
+                 "wal_segment_size = %u\n"
+                 "encryption = %s\n",
+                 d->format_version, d->created, d->system_identifier, d->pg_major,
+                 d->wal_segment_size, cfg_encryption_name(d->encryption));
+    if (n < 0 || (size_t) n >= len)
+        return -1;
+    if (d->encryption != CFG_ENCRYPT_NONE)
+    {
+        char        salt[2 * CRYPT_SALT_LEN + 1];
+        int         m;
+
+        hex_encode(d->kdf.salt, CRYPT_SALT_LEN, salt);
+        m = snprintf(buf + n, len - (size_t) n,
+                     "kdf = scrypt\nkdf_n = %" PRIu64 "\nkdf_r = %u\nkdf_p = %u\nkdf_salt = %s\n",
+                     d->kdf.n, d->kdf.r, d->kdf.p, salt);
+        if (m < 0 || (size_t) m >= len - (size_t) n)
+            return -1;
+        n += m;
+    }
+    return n;
+}
+
+int
+repo_descriptor_format(const struct repo_descriptor *d, char *buf, size_t len)
+{
+    int         n = format_body(d, buf, len);
+
+    if (n < 0)
+        return -1;
+    if (d->encryption != CFG_ENCRYPT_NONE)
+    {
+        char        kc[65];
+        int         m;
+
+        hex_encode(d->key_check, 32, kc);
+        m = snprintf(buf + n, len - (size_t) n, "key_check = %s\n", kc);
+        if (m < 0 || (size_t) m >= len - (size_t) n)
+            return -1;
+        n += m;
+    }
+    return n;
+}
+
+int
+repo_descriptor_parse(const char *text, struct repo_descriptor *d, struct ws_err *err)
+{
+    const char *line = text;
+    int         lineno = 0;
+    unsigned    seen = 0;
+
+    memset(d, 0, sizeof(*d));
+    while (*line)
+    {
+        const char *nl = strchr(line, '\n');
+        size_t      ll = nl ? (size_t) (nl - line) : strlen(line);
+        char        buf[512];
+        char        key[64];
+        char        val[256];
+
+        lineno++;
+        if (ll >= sizeof(buf))
+            return err_set(err, WS_ECORRUPT, "repository descriptor line %d is too long", lineno);
+        memcpy(buf, line, ll);
+        buf[ll] = '\0';
+        line += ll + (nl ? 1 : 0);
+        if (buf[0] == '#' || buf[0] == '\0')
+            continue;
+        if (sscanf(buf, "%63[a-z_] = %255s", key, val) != 2)
+            return err_set(err, WS_ECORRUPT, "repository descriptor line %d is malformed", lineno);
+#define IS(k) (strcmp(key, (k)) == 0)
+        if (IS("format_version"))
+            d->format_version = atoi(val), seen |= 1;
+        else if (IS("created"))
+            snprintf(d->created, sizeof(d->created), "%s", val), seen |= 2;
+        else if (IS("system_identifier"))
+            d->system_identifier = strtoull(val, NULL, 10), seen |= 4;
+        else if (IS("pg_version"))
+            d->pg_major = (uint32_t) strtoul(val, NULL, 10), seen |= 8;
+        else if (IS("wal_segment_size"))
+            d->wal_segment_size = (uint32_t) strtoul(val, NULL, 10), seen |= 16;
+        else if (IS("encryption"))
+        {
+            if (strcmp(val, "none") == 0)
+                d->encryption = CFG_ENCRYPT_NONE;
+            else if (strcmp(val, "aes-256-gcm") == 0)
+                d->encryption = CFG_ENCRYPT_AES_256_GCM;
+            else
+                return err_set(err, WS_ECORRUPT, "repository descriptor names unknown encryption \"%s\"", val);
+            seen |= 32;
+        }
+        else if (IS("kdf"))
+        {
+            if (strcmp(val, "scrypt") != 0)
+                return err_set(err, WS_ECORRUPT, "repository descriptor names unknown kdf \"%s\"", val);
+        }
+        else if (IS("kdf_n"))
+            d->kdf.n = strtoull(val, NULL, 10);
+        else if (IS("kdf_r"))
+            d->kdf.r = (uint32_t) strtoul(val, NULL, 10);
+        else if (IS("kdf_p"))
+            d->kdf.p = (uint32_t) strtoul(val, NULL, 10);
+        else if (IS("kdf_salt"))
+        {
+            if (hex_decode(val, d->kdf.salt, CRYPT_SALT_LEN) < 0)
+                return err_set(err, WS_ECORRUPT, "repository descriptor has an invalid kdf_salt");
+            seen |= 64;
+        }
+        else if (IS("key_check"))
+        {
+            if (hex_decode(val, d->key_check, 32) < 0)
+                return err_set(err, WS_ECORRUPT, "repository descriptor has an invalid key_check");
+            seen |= 128;
+        }
+        /* unknown keys: written by a newer walship; format_version decides */
+#undef IS
+    }
+    if ((seen & 63) != 63)
+        return err_set(err, WS_ECORRUPT, "repository descriptor is incomplete");
+    if (d->format_version != REPO_FORMAT_VERSION)
+        return err_set(err, WS_ECORRUPT, "repository format version %d is not supported (this walship supports %d)",
+                       d->format_version, REPO_FORMAT_VERSION);
+    if (d->encryption != CFG_ENCRYPT_NONE && (seen & 192) != 192)
+        return err_set(err, WS_ECORRUPT, "encrypted repository descriptor lacks kdf_salt or key_check");
+    return 0;
+}
+
+static int
+key_check_compute(const struct repo_descriptor *d, const unsigned char master[CRYPT_KEY_LEN],
+                  unsigned char out[32], struct ws_err *err)
+{
+    char        body[DESC_MAX];
+    int         n = format_body(d, body, sizeof(body));
+
+    if (n < 0)
+        return err_set(err, WS_EINTERNAL, "repository descriptor too long");
+    return crypt_hmac(master, body, (size_t) n, out, err);
+}
+
+static int
+descriptor_create(struct repo *r, const struct cfg *cfg, const struct pg_control *pgc,
+                  struct ws_err *err)
+{
+    struct repo_descriptor *d = &r->desc;
+    char        text[DESC_MAX];
+    time_t      now = time(NULL);
+    struct tm   tm;
+    int         n;
+
+    memset(d, 0, sizeof(*d));
+    d->format_version = REPO_FORMAT_VERSION;
+    gmtime_r(&now, &tm);
+    strftime(d->created, sizeof(d->created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    d->system_identifier = pgc->system_identifier;
+    d->pg_major = pgc->pg_major;
+    d->wal_segment_size = pgc->wal_segment_size;
+    d->encryption = cfg->encryption;
+    if (d->encryption != CFG_ENCRYPT_NONE)
+    {
+        crypt_kdf_defaults(&d->kdf);
+        if (crypt_random(d->kdf.salt, CRYPT_SALT_LEN, err) < 0)
+            return -1;
+        if (crypt_derive_master(cfg->encryption_passphrase, &d->kdf, r->master, err) < 0)
+            return -1;
+        if (key_check_compute(d, r->master, d->key_check, err) < 0)
+            return -1;
+        r->encrypted = true;
+    }
+    n = repo_descriptor_format(d, text, sizeof(text));
+    if (n < 0)
+        return err_set(err, WS_EINTERNAL, "repository descriptor too long");
+    if (storage_put_buffer(r->storage, REPO_DESCRIPTOR_KEY, STORAGE_PUT_NO_OVERWRITE, text,
+                           (size_t) n, err) < 0)
+        return -1;
+    log_info("created repository \"%s\" for database system %" PRIu64 " (PostgreSQL %u, encryption %s)",
+             r->storage->location, d->system_identifier, d->pg_major,
+             cfg_encryption_name(d->encryption));
+    return 0;
+}
+
+int
+repo_check_cluster(const struct repo *r, const struct pg_control *pgc, struct ws_err *err)
+{
+    if (pgc->system_identifier != r->desc.system_identifier)
+    {
+        err_set(err, WS_EMISMATCH,
+                "repository \"%s\" belongs to database system %" PRIu64 ", but this cluster's system identifier is %" PRIu64,
+                r->storage->location, r->desc.system_identifier, pgc->system_identifier);
+        err_hint(err, "Each cluster needs its own repository; check \"repo\" and the data directory.");
+        return -1;
+    }
+    if (pgc->wal_segment_size != r->desc.wal_segment_size)
+        return err_set(err, WS_EMISMATCH,
+                       "repository \"%s\" holds WAL segments of %u bytes, but this cluster uses %u",
+                       r->storage->location, r->desc.wal_segment_size, pgc->wal_segment_size);
+    return 0;
+}
+
+int
+repo_open(const struct cfg *cfg, const struct pg_control *bind, struct repo **out,
+          struct ws_err *err)
+{
+    struct repo *r = calloc(1, sizeof(*r));
+    unsigned char *text = NULL;
+    size_t      len;
+    int         rc = -1;
+
+    *out = NULL;
+    if (r == NULL)
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    r->storage = storage_open(cfg->repo, err);
+    if (r->storage == NULL)
+        goto out;
+
+    if (storage_get_buffer(r->storage, REPO_DESCRIPTOR_KEY, DESC_MAX, &text, &len, err) < 0)
+    {
+        if (err->code != WS_ENOTFOUND)
+        {
+            err_prefix(err, "could not read repository descriptor");
+            goto out;
+        }
+        if (bind == NULL)
+        {
+            err_set(err, WS_EIO, "\"%s\" is not a walship repository (no %s)",
+                    r->storage->location, REPO_DESCRIPTOR_KEY);
+            err_hint(err, "walship-archive creates it when it archives the first WAL file.");
+            goto out;
+        }
+        if (descriptor_create(r, cfg, bind, err) == 0)
+        {
+            rc = 0;
+            goto out;
+        }
+        if (err->code != WS_EEXISTS)
+            goto out;
+        /* lost a race with another process creating it: read theirs */
+        if (storage_get_buffer(r->storage, REPO_DESCRIPTOR_KEY, DESC_MAX, &text, &len, err) < 0)
+            goto out;
+    }
+    if (repo_descriptor_parse((const char *) text, &r->desc, err) < 0)
+    {
+        err_prefix(err, "repository \"%s\"", r->storage->location);
+        goto out;
+    }
+    if (bind != NULL && repo_check_cluster(r, bind, err) < 0)
+        goto out;
+    if (r->desc.encryption != (int) cfg->encryption)
+    {
+        err_set(err, WS_ECONFIG, "repository \"%s\" uses encryption %s, but encryption = %s is configured",
+                r->storage->location, cfg_encryption_name(r->desc.encryption),
+                cfg_encryption_name(cfg->encryption));
+        err_hint(err, "Set \"encryption\" (and the passphrase) to match the repository.");
+        goto out;
+    }
+    if (r->desc.encryption != CFG_ENCRYPT_NONE)
+    {
+        unsigned char check[32];
+
+        if (crypt_derive_master(cfg->encryption_passphrase, &r->desc.kdf, r->master, err) < 0)
+            goto out;
+        if (key_check_compute(&r->desc, r->master, check, err) < 0)
+            goto out;
+        if (CRYPTO_memcmp(check, r->desc.key_check, 32) != 0)
+        {
+            err_set(err, WS_EAUTH, "wrong encryption passphrase for repository \"%s\"",
+                    r->storage->location);
+            err_detail(err, "The key check in %s does not match the key derived from the passphrase (or the descriptor was altered).",
+                       REPO_DESCRIPTOR_KEY);
+            goto out;
+        }
+        r->encrypted = true;
+    }
+    rc = 0;
+out:
+    free(text);
+    if (rc < 0)
+        repo_close(r);
+    else
+        *out = r;
+    return rc;
+}
+
+void
+repo_close(struct repo *r)
+{
+    if (r == NULL)
+        return;
+    storage_free(r->storage);
+    crypt_wipe(r->master, sizeof(r->master));
+    free(r);
+}

@@ -1,0 +1,158 @@
+/*
+ * storage.c — dispatch to the driver and helpers shared by all drivers.
+ */
+#include "storage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool
+storage_key_valid(const char *key)
+{
+    const char *p = key;
+    size_t      len = strlen(key);
+
+    if (len == 0 || len >= STORAGE_KEY_MAX || key[0] == '/' || key[len - 1] == '/')
+        return false;
+    while (*p)
+    {
+        const char *slash = strchr(p, '/');
+        size_t      clen = slash ? (size_t) (slash - p) : strlen(p);
+
+        if (clen == 0 || (clen == 1 && p[0] == '.') || (clen == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        p += clen;
+        if (*p == '/')
+            p++;
+    }
+    return true;
+}
+
+static int
+check_key(struct storage *st, const char *key, struct ws_err *err)
+{
+    if (!storage_key_valid(key))
+        return err_set(err, WS_EINTERNAL, "invalid object key \"%s\" for repository \"%s\"",
+                       key, st->location);
+    return 0;
+}
+
+struct storage *
+storage_open(const char *repo, struct ws_err *err)
+{
+    if (repo == NULL || repo[0] == '\0')
+    {
+        err_set(err, WS_ECONFIG, "no repository configured");
+        err_hint(err, "Set \"repo\" in the configuration file or WALSHIP_REPO.");
+        return NULL;
+    }
+    if (strncmp(repo, "s3://", 5) == 0)
+    {
+        err_set(err, WS_ECONFIG, "repository \"%s\": the S3 driver is not part of this build",
+                repo);
+        err_hint(err, "Use a directory path for \"repo\".");
+        return NULL;
+    }
+    if (strstr(repo, "://") != NULL)
+    {
+        err_set(err, WS_ECONFIG, "repository \"%s\": unknown URI scheme", repo);
+        return NULL;
+    }
+    return storage_fs_new(repo, err);
+}
+
+int
+storage_put_open(struct storage *st, const char *key, unsigned flags, struct filter **sink,
+                 struct ws_err *err)
+{
+    *sink = NULL;
+    if (check_key(st, key, err) < 0)
+        return -1;
+    return st->ops->put_open(st, key, flags, sink, err);
+}
+
+int
+storage_get(struct storage *st, const char *key, uint64_t offset, uint64_t length,
+            struct filter *sink, struct ws_err *err)
+{
+    if (check_key(st, key, err) < 0)
+        return -1;
+    return st->ops->get(st, key, offset, length, sink, err);
+}
+
+int
+storage_head(struct storage *st, const char *key, struct storage_info *info, struct ws_err *err)
+{
+    if (check_key(st, key, err) < 0)
+        return -1;
+    return st->ops->head(st, key, info, err);
+}
+
+int
+storage_list(struct storage *st, const char *prefix, storage_list_cb cb, void *arg,
+             struct ws_err *err)
+{
+    return st->ops->list(st, prefix, cb, arg, err);
+}
+
+int
+storage_remove(struct storage *st, const char *key, struct ws_err *err)
+{
+    if (check_key(st, key, err) < 0)
+        return -1;
+    return st->ops->remove(st, key, err);
+}
+
+void
+storage_free(struct storage *st)
+{
+    if (st)
+        st->ops->free(st);
+}
+
+int
+storage_put_buffer(struct storage *st, const char *key, unsigned flags, const void *buf,
+                   size_t len, struct ws_err *err)
+{
+    struct filter *sink = NULL;
+    int         rc = -1;
+
+    if (storage_put_open(st, key, flags, &sink, err) < 0)
+        goto out;
+    if (filter_write(sink, buf, len, err) < 0 || filter_finish(sink, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    filter_free(sink);
+    return rc;
+}
+
+int
+storage_get_buffer(struct storage *st, const char *key, size_t cap, unsigned char **buf,
+                   size_t *len, struct ws_err *err)
+{
+    struct filter *mem = filter_mem_new(cap);
+    const unsigned char *data;
+    int         rc = -1;
+
+    *buf = NULL;
+    *len = 0;
+    if (mem == NULL)
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    if (storage_get(st, key, 0, 0, mem, err) < 0)
+        goto out;
+    data = filter_mem_data(mem, len);
+    *buf = malloc(*len + 1);
+    if (*buf == NULL)
+    {
+        err_set(err, WS_EINTERNAL, "out of memory");
+        goto out;
+    }
+    if (*len)
+        memcpy(*buf, data, *len);
+    (*buf)[*len] = '\0';
+    rc = 0;
+out:
+    filter_free(mem);
+    return rc;
+}

@@ -1,0 +1,99 @@
+/*
+ * storage.h — one interface to a repository, one driver per backend.
+ *
+ * Keys are '/'-separated relative names ("wal/00000001/.../0000000100..."),
+ * never starting with '/' and never containing "." or ".." components.
+ *
+ * Contract every driver keeps:
+ *  - put: an object becomes visible under its key only complete; a failure,
+ *    crash or kill -9 at any instant leaves either the old state or the whole
+ *    new object, never a partial one.  The sink returned by put_open is a
+ *    filter: write the bytes, filter_finish() commits (durably: on return
+ *    the object survives a crash), filter_free() without a successful finish
+ *    aborts and removes whatever was started.  With STORAGE_PUT_NO_OVERWRITE
+ *    the commit fails with WS_EEXISTS if the key exists (atomically where the
+ *    driver has STORAGE_F_ATOMIC_NO_OVERWRITE).
+ *  - get: pushes the object's bytes [offset, offset+length) (length 0: to the
+ *    end) into the sink with filter_write; it does not finish the sink.
+ *    A missing object is WS_ENOTFOUND, with nothing written.
+ *  - head: WS_ENOTFOUND for a missing object.
+ *  - list: calls cb for every object whose key starts with prefix (in no
+ *    particular order); temporary files are never listed.
+ *  - remove: deleting a missing object is not an error.
+ * Transient failures are WS_ETRANSIENT; callers decide about retries.
+ * A storage handle may be used from several threads at once.
+ */
+#ifndef WS_STORAGE_H
+#define WS_STORAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "err.h"
+#include "filter.h"
+
+#define STORAGE_KEY_MAX 1024
+
+#define STORAGE_F_ATOMIC_NO_OVERWRITE 0x1   /* create-if-absent is atomic */
+#define STORAGE_F_RANGE_GET 0x2
+
+#define STORAGE_PUT_NO_OVERWRITE 0x1
+
+struct storage_info
+{
+    uint64_t    size;
+    int64_t     mtime;          /* unix seconds */
+};
+
+typedef int (*storage_list_cb) (const char *key, const struct storage_info *info, void *arg,
+                                struct ws_err *err);
+
+struct storage;
+
+struct storage_ops
+{
+    const char *name;
+    unsigned    features;
+    int         (*put_open) (struct storage *st, const char *key, unsigned flags,
+                             struct filter **sink, struct ws_err *err);
+    int         (*get) (struct storage *st, const char *key, uint64_t offset, uint64_t length,
+                        struct filter *sink, struct ws_err *err);
+    int         (*head) (struct storage *st, const char *key, struct storage_info *info,
+                         struct ws_err *err);
+    int         (*list) (struct storage *st, const char *prefix, storage_list_cb cb, void *arg,
+                         struct ws_err *err);
+    int         (*remove) (struct storage *st, const char *key, struct ws_err *err);
+    void        (*free) (struct storage *st);
+};
+
+struct storage
+{
+    const struct storage_ops *ops;
+    char        location[4096];     /* for messages: the repository as configured */
+};
+
+/* Open the repository named by `repo` (a directory path; s3:// comes with the S3 driver). */
+struct storage *storage_open(const char *repo, struct ws_err *err);
+struct storage *storage_fs_new(const char *root, struct ws_err *err);
+
+int         storage_put_open(struct storage *st, const char *key, unsigned flags,
+                             struct filter **sink, struct ws_err *err);
+int         storage_get(struct storage *st, const char *key, uint64_t offset, uint64_t length,
+                        struct filter *sink, struct ws_err *err);
+int         storage_head(struct storage *st, const char *key, struct storage_info *info,
+                         struct ws_err *err);
+int         storage_list(struct storage *st, const char *prefix, storage_list_cb cb, void *arg,
+                         struct ws_err *err);
+int         storage_remove(struct storage *st, const char *key, struct ws_err *err);
+void        storage_free(struct storage *st);
+
+/* Put a whole buffer (small objects such as the repository descriptor). */
+int         storage_put_buffer(struct storage *st, const char *key, unsigned flags,
+                               const void *buf, size_t len, struct ws_err *err);
+/* Get a whole small object into a malloc'd buffer (NUL-terminated), at most cap bytes. */
+int         storage_get_buffer(struct storage *st, const char *key, size_t cap,
+                               unsigned char **buf, size_t *len, struct ws_err *err);
+
+/* true if key is well formed (see above). */
+bool        storage_key_valid(const char *key);
+
+#endif
