@@ -1,0 +1,169 @@
+/*
+ * restore.c — restore_wal: PostgreSQL's restore_command contract.
+ *
+ * PostgreSQL asks for files that may not exist (the next segment, a
+ * timeline history file it probes for); "not found" must be a quiet exit 1.
+ * Everything else that goes wrong must not look like "not found", or
+ * recovery would end early at the wrong point and fork a new timeline
+ * (docs, 26.3.4 "Recovering Using a Continuous Archive Backup").  The file
+ * at %p appears only complete: a temporary file in the same directory is
+ * fsynced and renamed.
+ */
+#include "restore.h"
+#include "log.h"
+#include "object.h"
+#include "pgcontrol.h"
+#include "wal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double
+now_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+bool
+restore_is_standby(const char *pgdata)
+{
+    char        path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/standby.signal", pgdata);
+    return access(path, F_OK) == 0;
+}
+
+/* Counts stored bytes on their way into the object reader. */
+static int
+fetch_once(struct repo *repo, const char *key, const char *path, struct restore_stats *stats,
+           struct ws_err *err)
+{
+    struct filter *file = NULL;
+    struct filter *head = NULL;
+    struct filter *count = NULL;
+    struct object_trailer t;
+    int         rc = -1;
+
+    file = filter_file_new(path, err);
+    if (file == NULL)
+        goto out;
+    head = object_reader_new(repo->encrypted ? repo->master : NULL, key, file, err);
+    if (head == NULL)
+    {
+        file = NULL;            /* freed by object_reader_new */
+        goto out;
+    }
+    count = filter_hash_new(head);
+    if (count == NULL)
+    {
+        err_set(err, WS_EINTERNAL, "out of memory");
+        goto out;
+    }
+    head = NULL;                /* owned by count */
+    if (storage_get(repo->storage, key, 0, 0, count, err) < 0)
+        goto out;
+    if (filter_finish(count, err) < 0)
+        goto out;
+    if (filter_file_commit(file, err) < 0)
+        goto out;
+    object_reader_result(count->next, NULL, &t);
+    filter_hash_result(count, &stats->bytes_in, NULL);
+    stats->bytes_out = t.plain_size;
+    rc = 0;
+out:
+    if (count)
+        filter_free(count);     /* frees reader and file sink; uncommitted temp removed */
+    else if (head)
+        filter_free(head);
+    return rc;
+}
+
+int
+restore_wal_file(const struct cfg *cfg, struct repo *repo, const char *name, const char *path,
+                 struct restore_stats *stats, struct ws_err *err)
+{
+    struct wal_name wn;
+    char        key[STORAGE_KEY_MAX];
+    double      t0 = now_seconds();
+    long        delay = cfg->retry_delay_ms;
+    int         rc = -1;
+
+    memset(stats, 0, sizeof(*stats));
+    if (wal_parse(name, repo->desc.wal_segment_size, &wn) < 0 ||
+        wal_repo_key(name, key, sizeof(key)) < 0)
+    {
+        err_set(err, WS_EINPUT, "\"%s\" is not a WAL file name", name);
+        err_hint(err, "Use restore_command = 'walship-restore %%f %%p' (name first, then path).");
+        goto out;
+    }
+    for (int attempt = 0;; attempt++)
+    {
+        stats->attempts = attempt + 1;
+        if (fetch_once(repo, key, path, stats, err) == 0)
+        {
+            rc = 0;
+            break;
+        }
+        if (err->code != WS_ETRANSIENT && err->code != WS_EIO)
+            break;
+        if (attempt >= cfg->retry_attempts)
+        {
+            err_prefix(err, "giving up after %d attempts", attempt + 1);
+            break;
+        }
+        log_warning("could not restore \"%s\" (attempt %d of %d, retrying in %ld ms): %s",
+                    name, attempt + 1, cfg->retry_attempts + 1, delay, err->msg);
+        sleep_ms(delay);
+        /* exponential backoff with up to 25% jitter */
+        delay = delay * 2 + (delay > 4 ? (long) (rand() % (delay / 4 + 1)) : 0);
+    }
+out:
+    stats->seconds = now_seconds() - t0;
+    return rc;
+}
+
+int
+restore_wal(const struct cfg *cfg, const char *name, const char *path,
+            struct restore_stats *stats, struct ws_err *err)
+{
+    struct pg_control pgc;
+    struct repo *repo = NULL;
+    struct ws_err perr = WS_ERR_INIT;
+    int         rc = -1;
+
+    memset(stats, 0, sizeof(*stats));
+    if (repo_open(cfg, NULL, &repo, err) < 0)
+        return -1;
+    /*
+     * restore_command runs in the data directory being recovered, whose
+     * pg_control came from the base backup: refuse WAL of another cluster.
+     */
+    if (pgcontrol_read(cfg->pgdata, &pgc, &perr) == 0)
+    {
+        if (repo_check_cluster(repo, &pgc, err) < 0)
+            goto out;
+    }
+    else
+        log_debug("not checking the cluster: %s", perr.msg);
+    rc = restore_wal_file(cfg, repo, name, path, stats, err);
+out:
+    repo_close(repo);
+    return rc;
+}
