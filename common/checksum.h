@@ -25,8 +25,8 @@ void        xxh64_update(struct xxh64_state *st, const void *data, size_t len);
 uint64_t    xxh64_digest(const struct xxh64_state *st);
 uint64_t    xxh64(const void *data, size_t len, uint64_t seed);
 
-/* CRC-32C, PostgreSQL convention: crc32c(0, buf, len) equals COMP_CRC32C over buf
- * with INIT_CRC32C/FIN_CRC32C.  Uses SSE4.2 when the CPU has it. */
+/* CRC-32C, PostgreSQL convention: crc32c(buf, len) equals INIT_CRC32C, COMP_CRC32C
+ * over buf, FIN_CRC32C.  Uses SSE4.2 when the CPU has it. */
 uint32_t    crc32c(const void *data, size_t len);
 
 #endif

@@ -33,7 +33,9 @@ struct pg_control
 int         pgcontrol_parse(const unsigned char *buf, size_t len, const char *what,
                             struct pg_control *out, struct ws_err *err);
 
-/* Read <pgdata>/global/pg_control and <pgdata>/PG_VERSION. */
+/* Read <pgdata>/global/pg_control and <pgdata>/PG_VERSION (NULL or "" = cwd).
+ * Errors: WS_EINPUT (missing or too short, unknown version, bad segment size),
+ * WS_ECORRUPT (CRC mismatch), WS_EIO (PG_VERSION unreadable). */
 int         pgcontrol_read(const char *pgdata, struct pg_control *out, struct ws_err *err);
 
 #endif

@@ -6,7 +6,8 @@
  *   partial   TTTTTTTTXXXXXXXXYYYYYYYY.partial
  *   backup    TTTTTTTTXXXXXXXXYYYYYYYY.OOOOOOOO.backup   (O = offset in segment)
  *   history   TTTTTTTT.history
- * Nothing here allocates or logs.
+ * Nothing here allocates or logs.  In the arithmetic functions a seg_size of
+ * 0 means the default 16 MiB.
  */
 #ifndef WS_WAL_H
 #define WS_WAL_H
@@ -41,7 +42,8 @@ struct wal_name
  * anything that is not exactly one of the forms above (lower-case hex,
  * timeline 0, extra characters, directories are all invalid).
  * seg_size, when nonzero, must be a power of two between 1 MiB and 1 GiB and
- * additionally requires seg < 0x100000000 / seg_size.
+ * additionally requires seg < 0x100000000 / seg_size.  out may be NULL; on
+ * failure *out is zeroed (kind WAL_KIND_INVALID).
  */
 int         wal_parse(const char *name, uint32_t seg_size, struct wal_name *out);
 
