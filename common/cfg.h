@@ -60,9 +60,11 @@ struct cfg
     char        pgdata[CFG_MAX_VALUE];          /* data directory, default "." (cwd) */
     int         retry_attempts;                 /* transient-error retries, default 3 */
     int         retry_delay_ms;                 /* first backoff delay, default 200 */
+    char        encryption_key_cache[CFG_MAX_VALUE];    /* dir (tmpfs) or "off" */
 
     /* bookkeeping */
     char        config_file[CFG_MAX_VALUE];     /* file actually read, "" if none */
+    bool        config_file_has_secret;         /* it set encryption_passphrase */
     enum cfg_source source[CFG_MAX_KEYS];          /* per option-table index */
 };
 
@@ -83,7 +85,7 @@ const struct cfg_option *cfg_options(int *n);
  * table.  Arguments that are not configuration (positional arguments and the
  * program's own flags) are returned in *rest / *nrest, in order, so the
  * executable can parse them; the array is allocated (free it with free()),
- * its strings point into argv.  `envp` is NULL for the process environment.
+ * its strings point into argv.  The environment is read from environ.
  * Errors name the file, line and key (WS_ECONFIG).
  */
 int         cfg_load(struct cfg *cfg, int argc, char **argv, char ***rest, int *nrest,
