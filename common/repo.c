@@ -4,7 +4,12 @@
 #include "repo.h"
 #include "log.h"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -194,6 +199,134 @@ key_check_compute(const struct repo_descriptor *d, const unsigned char master[CR
     return crypt_hmac(master, body, (size_t) n, out, err);
 }
 
+/*
+ * Derived-key cache.  scrypt costs about 100 ms of CPU and 32 MiB per
+ * derivation, and archive_command and restore_command start one process per
+ * WAL file: without a cache the KDF would cost more than compressing and
+ * encrypting a segment.  The master key is therefore cached in a per-user
+ * directory on tmpfs (default /dev/shm/walship-<uid>, mode 0700), in a file
+ * named HMAC-SHA256(key = repository salt, "walship key cache v1" || scrypt
+ * parameters || passphrase): only the same passphrase for the same
+ * repository finds it.  A cached key is used only after it passes the
+ * repository's key_check.  The cache sits beside the passphrase file,
+ * readable only by the same user, in memory-backed storage that is never
+ * part of a base backup or of the repository.  encryption_key_cache = off
+ * disables it.
+ */
+static int
+key_cache_path(const struct cfg *cfg, const struct repo_descriptor *d, char *path, size_t len)
+{
+    char        dir[4096];
+    unsigned char mac[32];
+    unsigned int maclen = sizeof(mac);
+    char        hex[65];
+    char        input[CFG_MAX_VALUE + 128];
+    struct stat sb;
+    bool        ok;
+    int         n;
+
+    if (cfg->encryption_key_cache[0] == '\0' || strcmp(cfg->encryption_key_cache, "off") == 0)
+        return -1;
+    if (snprintf(dir, sizeof(dir), "%s/walship-%ld", cfg->encryption_key_cache,
+                 (long) geteuid()) >= (int) sizeof(dir))
+        return -1;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    {
+        log_debug("key cache disabled: could not create directory \"%s\": %s", dir,
+                  strerror(errno));
+        return -1;
+    }
+    /* never trust a directory someone else could have prepared */
+    if (lstat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+        (sb.st_mode & 077) != 0)
+    {
+        log_debug("key cache disabled: \"%s\" is not a private directory of this user", dir);
+        return -1;
+    }
+    n = snprintf(input, sizeof(input), "walship key cache v1:%" PRIu64 ":%u:%u:%s",
+                 d->kdf.n, d->kdf.r, d->kdf.p, cfg->encryption_passphrase);
+    ok = n > 0 && (size_t) n < sizeof(input) &&
+        HMAC(EVP_sha256(), d->kdf.salt, CRYPT_SALT_LEN, (const unsigned char *) input,
+             (size_t) n, mac, &maclen) != NULL;
+    crypt_wipe(input, sizeof(input));
+    if (!ok)
+        return -1;
+    hex_encode(mac, 32, hex);
+    if (snprintf(path, len, "%s/%s", dir, hex) >= (int) len)
+        return -1;
+    return 0;
+}
+
+static int
+key_cache_load(const char *path, unsigned char master[CRYPT_KEY_LEN])
+{
+    int         fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat sb;
+    ssize_t     n;
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+        (sb.st_mode & 077) != 0 || sb.st_size != CRYPT_KEY_LEN)
+    {
+        close(fd);
+        return -1;
+    }
+    n = read(fd, master, CRYPT_KEY_LEN);
+    close(fd);
+    return n == CRYPT_KEY_LEN ? 0 : -1;
+}
+
+static void
+key_cache_store(const char *path, const unsigned char master[CRYPT_KEY_LEN])
+{
+    char        tmp[4200];
+    int         fd;
+    bool        ok;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long) getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    ok = write(fd, master, CRYPT_KEY_LEN) == CRYPT_KEY_LEN;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) < 0)
+        unlink(tmp);
+}
+
+/*
+ * The master key for an existing encrypted repository: from the cache when
+ * it holds one that passes key_check, else scrypt.  WS_EAUTH if the
+ * passphrase does not match.
+ */
+static int
+master_key_get(struct repo *r, const struct cfg *cfg, struct ws_err *err)
+{
+    unsigned char check[32];
+    char        cache[4200];
+    bool        cached = key_cache_path(cfg, &r->desc, cache, sizeof(cache)) == 0;
+
+    if (cached && key_cache_load(cache, r->master) == 0 &&
+        key_check_compute(&r->desc, r->master, check, err) == 0 &&
+        CRYPTO_memcmp(check, r->desc.key_check, 32) == 0)
+        return 0;
+    if (crypt_derive_master(cfg->encryption_passphrase, &r->desc.kdf, r->master, err) < 0)
+        return -1;
+    if (key_check_compute(&r->desc, r->master, check, err) < 0)
+        return -1;
+    if (CRYPTO_memcmp(check, r->desc.key_check, 32) != 0)
+    {
+        err_set(err, WS_EAUTH, "wrong encryption passphrase for repository \"%s\"",
+                r->storage->location);
+        err_detail(err, "The key check in %s does not match the key derived from the passphrase (or the descriptor was altered).",
+                   REPO_DESCRIPTOR_KEY);
+        return -1;
+    }
+    if (cached)
+        key_cache_store(cache, r->master);
+    return 0;
+}
+
 static int
 descriptor_create(struct repo *r, const struct cfg *cfg, const struct pg_control *pgc,
                   struct ws_err *err)
@@ -222,6 +355,12 @@ descriptor_create(struct repo *r, const struct cfg *cfg, const struct pg_control
         if (key_check_compute(d, r->master, d->key_check, err) < 0)
             return -1;
         r->encrypted = true;
+        {
+            char        cache[4200];
+
+            if (key_cache_path(cfg, d, cache, sizeof(cache)) == 0)
+                key_cache_store(cache, r->master);
+        }
     }
     n = repo_descriptor_format(d, text, sizeof(text));
     if (n < 0)
@@ -311,20 +450,8 @@ repo_open(const struct cfg *cfg, const struct pg_control *bind, struct repo **ou
     }
     if (r->desc.encryption != CFG_ENCRYPT_NONE)
     {
-        unsigned char check[32];
-
-        if (crypt_derive_master(cfg->encryption_passphrase, &r->desc.kdf, r->master, err) < 0)
+        if (master_key_get(r, cfg, err) < 0)
             goto out;
-        if (key_check_compute(&r->desc, r->master, check, err) < 0)
-            goto out;
-        if (CRYPTO_memcmp(check, r->desc.key_check, 32) != 0)
-        {
-            err_set(err, WS_EAUTH, "wrong encryption passphrase for repository \"%s\"",
-                    r->storage->location);
-            err_detail(err, "The key check in %s does not match the key derived from the passphrase (or the descriptor was altered).",
-                       REPO_DESCRIPTOR_KEY);
-            goto out;
-        }
         r->encrypted = true;
     }
     rc = 0;
