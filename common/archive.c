@@ -104,6 +104,22 @@ compare_existing(struct repo *repo, const char *key, const char *name, int fd, c
         err_hint(err, "Inspect object \"%s\"; walship never overwrites an archived file.", key);
         goto out;
     }
+    /*
+     * The object's length must be what its end record implies.  This catches
+     * a truncated or extended object without reading its body; bit rot
+     * inside the body is for "walship verify", which reads everything.
+     */
+    if (obj_size != (uint64_t) h.header_len + t.chunks * (5 + CRYPT_TAG_LEN) + t.stored_size +
+        OBJECT_END_LEN)
+    {
+        err_set(err, WS_EEXISTS_DIFFERENT, "WAL file \"%s\" is already archived, but the existing object is damaged",
+                name);
+        err_detail(err, "Object \"%s\" has %" PRIu64 " bytes; its end record implies %" PRIu64 ".",
+                   key, obj_size, (uint64_t) h.header_len + t.chunks * (5 + CRYPT_TAG_LEN) +
+                   t.stored_size + OBJECT_END_LEN);
+        err_hint(err, "walship never overwrites an archived file: move the damaged object aside, then archiving resumes.");
+        goto out;
+    }
     if (hash_file(fd, path, &size, &xxh, err) < 0)
         goto out;
     if (size != t.plain_size || xxh != t.xxh64)

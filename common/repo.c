@@ -132,7 +132,15 @@ repo_descriptor_parse(const char *text, struct repo_descriptor *d, struct ws_err
             return err_set(err, WS_ECORRUPT, "repository descriptor line %d is malformed", lineno);
 #define IS(k) (strcmp(key, (k)) == 0)
         if (IS("format_version"))
-            d->format_version = atoi(val), seen |= 1;
+        {
+            char       *end;
+            long        v = strtol(val, &end, 10);
+
+            if (*end != '\0' || v < 1 || v > 1000)
+                return err_set(err, WS_ECORRUPT, "repository descriptor has an invalid format_version \"%s\"", val);
+            d->format_version = (int) v;
+            seen |= 1;
+        }
         else if (IS("created"))
             snprintf(d->created, sizeof(d->created), "%s", val), seen |= 2;
         else if (IS("system_identifier"))

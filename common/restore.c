@@ -53,7 +53,7 @@ restore_is_standby(const char *pgdata)
 /* Counts stored bytes on their way into the object reader. */
 static int
 fetch_once(struct repo *repo, const char *key, const char *path, struct restore_stats *stats,
-           struct ws_err *err)
+           bool *retryable, struct ws_err *err)
 {
     struct filter *file = NULL;
     struct filter *head = NULL;
@@ -77,8 +77,12 @@ fetch_once(struct repo *repo, const char *key, const char *path, struct restore_
         goto out;
     }
     head = NULL;                /* owned by count */
+    /* only reading the repository can fail transiently; local errors repeat */
     if (storage_get(repo->storage, key, 0, 0, count, err) < 0)
+    {
+        *retryable = err->code == WS_ETRANSIENT || err->code == WS_EIO;
         goto out;
+    }
     if (filter_finish(count, err) < 0)
         goto out;
     if (filter_file_commit(file, err) < 0)
@@ -115,13 +119,15 @@ restore_wal_file(const struct cfg *cfg, struct repo *repo, const char *name, con
     }
     for (int attempt = 0;; attempt++)
     {
+        bool        retryable = false;
+
         stats->attempts = attempt + 1;
-        if (fetch_once(repo, key, path, stats, err) == 0)
+        if (fetch_once(repo, key, path, stats, &retryable, err) == 0)
         {
             rc = 0;
             break;
         }
-        if (err->code != WS_ETRANSIENT && err->code != WS_EIO)
+        if (!retryable)
             break;
         if (attempt >= cfg->retry_attempts)
         {
