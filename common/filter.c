@@ -147,6 +147,7 @@ struct filter_mem
     size_t      len;
     size_t      alloc;
     size_t      cap;
+    bool        overflowed;
 };
 
 static int
@@ -155,7 +156,10 @@ mem_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
     struct filter_mem *m = (struct filter_mem *) f;
 
     if (len > m->cap - m->len)
+    {
+        m->overflowed = true;
         return err_set(err, WS_EINTERNAL, "memory buffer limit of %zu bytes exceeded", m->cap);
+    }
     if (m->len + len > m->alloc)
     {
         size_t      na = m->alloc ? m->alloc : 4096;
@@ -203,6 +207,12 @@ filter_mem_new(size_t cap)
     m->base.ops = &mem_ops;
     m->cap = cap;
     return &m->base;
+}
+
+bool
+filter_mem_overflowed(const struct filter *f)
+{
+    return ((const struct filter_mem *) f)->overflowed;
 }
 
 const unsigned char *

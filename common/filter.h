@@ -55,6 +55,7 @@ void        filter_hash_result(const struct filter *f, uint64_t *size, uint64_t 
 /* Memory sink, for tests and small objects: fails (WS_EINTERNAL) past cap bytes. */
 struct filter *filter_mem_new(size_t cap);
 const unsigned char *filter_mem_data(const struct filter *f, size_t *len);
+bool        filter_mem_overflowed(const struct filter *f);
 
 /*
  * File sink: writes to a temporary file in the directory of `path`

@@ -3,6 +3,7 @@
  */
 #include "repo.h"
 #include "log.h"
+#include "wal.h"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -104,6 +105,29 @@ repo_descriptor_format(const struct repo_descriptor *d, char *buf, size_t len)
     return n;
 }
 
+/* Strict unsigned decimal in [min, max]: no sign, no trailing characters. */
+static int
+parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char       *end;
+    unsigned long long v;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int
+bad_value(struct ws_err *err, const char *key, const char *val)
+{
+    return err_set(err, WS_ECORRUPT, "repository descriptor has an invalid %s \"%s\"", key, val);
+}
+
 int
 repo_descriptor_parse(const char *text, struct repo_descriptor *d, struct ws_err *err)
 {
@@ -119,6 +143,7 @@ repo_descriptor_parse(const char *text, struct repo_descriptor *d, struct ws_err
         char        buf[512];
         char        key[64];
         char        val[256];
+        uint64_t    u;
 
         lineno++;
         if (ll >= sizeof(buf))
@@ -144,11 +169,25 @@ repo_descriptor_parse(const char *text, struct repo_descriptor *d, struct ws_err
         else if (IS("created"))
             snprintf(d->created, sizeof(d->created), "%s", val), seen |= 2;
         else if (IS("system_identifier"))
-            d->system_identifier = strtoull(val, NULL, 10), seen |= 4;
+        {
+            if (parse_u64(val, 1, UINT64_MAX, &d->system_identifier) < 0)
+                return bad_value(err, key, val);
+            seen |= 4;
+        }
         else if (IS("pg_version"))
-            d->pg_major = (uint32_t) strtoul(val, NULL, 10), seen |= 8;
+        {
+            if (parse_u64(val, 0, 1000, &u) < 0)
+                return bad_value(err, key, val);
+            d->pg_major = (uint32_t) u;
+            seen |= 8;
+        }
         else if (IS("wal_segment_size"))
-            d->wal_segment_size = (uint32_t) strtoul(val, NULL, 10), seen |= 16;
+        {
+            if (parse_u64(val, 1, UINT32_MAX, &u) < 0 || !wal_seg_size_valid((uint32_t) u))
+                return bad_value(err, key, val);
+            d->wal_segment_size = (uint32_t) u;
+            seen |= 16;
+        }
         else if (IS("encryption"))
         {
             if (strcmp(val, "none") == 0)
@@ -165,11 +204,23 @@ repo_descriptor_parse(const char *text, struct repo_descriptor *d, struct ws_err
                 return err_set(err, WS_ECORRUPT, "repository descriptor names unknown kdf \"%s\"", val);
         }
         else if (IS("kdf_n"))
-            d->kdf.n = strtoull(val, NULL, 10);
+        {
+            if (parse_u64(val, 2, (uint64_t) 1 << 24, &d->kdf.n) < 0 ||
+                (d->kdf.n & (d->kdf.n - 1)) != 0)
+                return bad_value(err, key, val);
+        }
         else if (IS("kdf_r"))
-            d->kdf.r = (uint32_t) strtoul(val, NULL, 10);
+        {
+            if (parse_u64(val, 1, 64, &u) < 0)
+                return bad_value(err, key, val);
+            d->kdf.r = (uint32_t) u;
+        }
         else if (IS("kdf_p"))
-            d->kdf.p = (uint32_t) strtoul(val, NULL, 10);
+        {
+            if (parse_u64(val, 1, 16, &u) < 0)
+                return bad_value(err, key, val);
+            d->kdf.p = (uint32_t) u;
+        }
         else if (IS("kdf_salt"))
         {
             if (hex_decode(val, d->kdf.salt, CRYPT_SALT_LEN) < 0)
@@ -420,7 +471,7 @@ repo_open(const struct cfg *cfg, const struct pg_control *bind, struct repo **ou
     {
         if (err->code != WS_ENOTFOUND)
         {
-            err_prefix(err, "could not read repository descriptor");
+            err_prefix(err, "could not read repository descriptor of \"%s\"", r->storage->location);
             goto out;
         }
         if (bind == NULL)

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define RESTORE_MAX_DELAY_MS 30000
+
 static double
 now_seconds(void)
 {
@@ -50,6 +52,44 @@ restore_is_standby(const char *pgdata)
     return access(path, F_OK) == 0;
 }
 
+/*
+ * Pass-through at the head of the chain: records whether a failure came from
+ * the chain (writing %p, a corrupt object) rather than from reading the
+ * repository, because only the latter is worth retrying.
+ */
+struct mark
+{
+    struct filter base;
+    bool        failed;
+};
+
+static int
+mark_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
+{
+    struct mark *m = (struct mark *) f;
+
+    if (filter_write(f->next, buf, len, err) < 0)
+    {
+        m->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+mark_finish(struct filter *f, struct ws_err *err)
+{
+    return filter_finish(f->next, err);
+}
+
+static void
+mark_free(struct filter *f)
+{
+    free(f);
+}
+
+static const struct filter_ops mark_ops = {"mark", mark_write, mark_finish, mark_free};
+
 /* Counts stored bytes on their way into the object reader. */
 static int
 fetch_once(struct repo *repo, const char *key, const char *path, struct restore_stats *stats,
@@ -58,6 +98,7 @@ fetch_once(struct repo *repo, const char *key, const char *path, struct restore_
     struct filter *file = NULL;
     struct filter *head = NULL;
     struct filter *count = NULL;
+    struct mark *mark = NULL;
     struct object_trailer t;
     int         rc = -1;
 
@@ -77,23 +118,35 @@ fetch_once(struct repo *repo, const char *key, const char *path, struct restore_
         goto out;
     }
     head = NULL;                /* owned by count */
-    /* only reading the repository can fail transiently; local errors repeat */
-    if (storage_get(repo->storage, key, 0, 0, count, err) < 0)
+    mark = calloc(1, sizeof(*mark));
+    if (mark == NULL)
     {
-        *retryable = err->code == WS_ETRANSIENT || err->code == WS_EIO;
+        err_set(err, WS_EINTERNAL, "out of memory");
         goto out;
     }
-    if (filter_finish(count, err) < 0)
+    mark->base.ops = &mark_ops;
+    mark->base.next = count;
+    count = NULL;               /* owned by mark */
+    /* only reading the repository can fail transiently; local errors repeat */
+    if (storage_get(repo->storage, key, 0, 0, &mark->base, err) < 0)
+    {
+        *retryable = !mark->failed && (err->code == WS_ETRANSIENT || err->code == WS_EIO);
+        goto out;
+    }
+    if (filter_finish(&mark->base, err) < 0)
         goto out;
     if (filter_file_commit(file, err) < 0)
         goto out;
-    object_reader_result(count->next, NULL, &t);
-    filter_hash_result(count, &stats->bytes_in, NULL);
+    object_reader_result(mark->base.next->next, NULL, &t);
+    filter_hash_result(mark->base.next, &stats->bytes_in, NULL);
     stats->bytes_out = t.plain_size;
     rc = 0;
 out:
-    if (count)
-        filter_free(count);     /* frees reader and file sink; uncommitted temp removed */
+    /* frees reader and file sink; an uncommitted temporary file is removed */
+    if (mark)
+        filter_free(&mark->base);
+    else if (count)
+        filter_free(count);
     else if (head)
         filter_free(head);
     return rc;
@@ -107,6 +160,7 @@ restore_wal_file(const struct cfg *cfg, struct repo *repo, const char *name, con
     char        key[STORAGE_KEY_MAX];
     double      t0 = now_seconds();
     long        delay = cfg->retry_delay_ms;
+    unsigned    seed = (unsigned) (t0 * 1e6) ^ (unsigned) getpid();
     int         rc = -1;
 
     memset(stats, 0, sizeof(*stats));
@@ -137,8 +191,10 @@ restore_wal_file(const struct cfg *cfg, struct repo *repo, const char *name, con
         log_warning("could not restore \"%s\" (attempt %d of %d, retrying in %ld ms): %s",
                     name, attempt + 1, cfg->retry_attempts + 1, delay, err->msg);
         sleep_ms(delay);
-        /* exponential backoff with up to 25% jitter */
-        delay = delay * 2 + (delay > 4 ? (long) (rand() % (delay / 4 + 1)) : 0);
+        /* exponential backoff with up to 25% jitter, capped at 30 s */
+        delay = delay * 2 + (delay > 4 ? (long) (rand_r(&seed) % (unsigned) (delay / 4 + 1)) : 0);
+        if (delay > RESTORE_MAX_DELAY_MS)
+            delay = RESTORE_MAX_DELAY_MS;
     }
 out:
     stats->seconds = now_seconds() - t0;

@@ -19,7 +19,8 @@ storage_key_valid(const char *key)
         const char *slash = strchr(p, '/');
         size_t      clen = slash ? (size_t) (slash - p) : strlen(p);
 
-        if (clen == 0 || (clen == 1 && p[0] == '.') || (clen == 2 && p[0] == '.' && p[1] == '.'))
+        /* components starting with '.' are reserved for drivers' temporary files */
+        if (clen == 0 || p[0] == '.')
             return false;
         p += clen;
         if (*p == '/')
@@ -140,7 +141,12 @@ storage_get_buffer(struct storage *st, const char *key, size_t cap, unsigned cha
     if (mem == NULL)
         return err_set(err, WS_EINTERNAL, "out of memory");
     if (storage_get(st, key, 0, 0, mem, err) < 0)
+    {
+        if (filter_mem_overflowed(mem))
+            err_set(err, WS_ECORRUPT, "object \"%s\" in repository \"%s\" is larger than %zu bytes",
+                    key, st->location, cap);
         goto out;
+    }
     data = filter_mem_data(mem, len);
     *buf = malloc(*len + 1);
     if (*buf == NULL)

@@ -2,7 +2,8 @@
  * storage.h — one interface to a repository, one driver per backend.
  *
  * Keys are '/'-separated relative names ("wal/00000001/.../0000000100..."),
- * never starting with '/' and never containing "." or ".." components.
+ * never starting with '/', with no empty component and no component starting
+ * with '.' (reserved for drivers' temporary files, which are never listed).
  *
  * Contract every driver keeps:
  *  - put: an object becomes visible under its key only complete; a failure,

@@ -142,7 +142,11 @@ fs_put_open(struct storage *st, const char *key, unsigned flags, struct filter *
     if (fs_path(fs, key, s->final, sizeof(s->final), err) < 0)
         goto fail;
     if (file_mkdir_parents(fs->root, key, err) < 0)
+    {
+        if (err->sys_errno == EACCES || err->sys_errno == EPERM || err->sys_errno == EROFS)
+            err_hint(err, "Check that the repository directory is writable by the user running walship.");
         goto fail;
+    }
     snprintf(dir, sizeof(dir), "%s", s->final);
     slash = strrchr(dir, '/');
     *slash = '\0';
@@ -248,7 +252,7 @@ fs_head(struct storage *st, const char *key, struct storage_info *info, struct w
         return -1;
     if (stat(path, &sb) < 0)
     {
-        if (errno == ENOENT || errno == ENOTDIR)
+        if (errno == ENOENT)
             return err_set(err, WS_ENOTFOUND, "object \"%s\" not found in repository \"%s\"",
                            key, st->location);
         return fs_errno(err, errno, "could not stat file \"%s\"", path);

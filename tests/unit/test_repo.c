@@ -1,0 +1,1119 @@
+/*
+ * test_repo.c — the repository descriptor and repo_open: format/parse round
+ * trips and parse errors, creation on first open (mode 0600), binding to a
+ * cluster, encryption mismatches, wrong passphrase, a tampered encrypted
+ * descriptor, concurrent creation, and that no secret reaches the descriptor.
+ *
+ * Every test runs in its own forked process: .init clears WALSHIP_*, points
+ * WALSHIP_CONFIG at an empty file (so /etc/walship.conf never leaks in) and
+ * makes a scratch directory under /tmp, removed by .fini.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "pgcontrol.h"
+#include "repo.h"
+
+extern char **environ;
+
+#define SYSID 7301234567890123456ULL
+#define OTHER_SYSID 7309876543210987654ULL
+#define SEG_SIZE (16u * 1024 * 1024)
+#define PASSPHRASE "correct horse battery staple"
+
+static char scratch[64];
+static char repo_dir[PATH_MAX];
+static char desc_path[PATH_MAX + 32];
+
+/* ---- fixtures ----------------------------------------------------------- */
+
+static void
+clear_walship_env(void)
+{
+    for (;;)
+    {
+        char       *name = NULL;
+
+        for (char **e = environ; *e != NULL; e++)
+            if (strncmp(*e, "WALSHIP_", 8) == 0)
+            {
+                name = strndup(*e, strcspn(*e, "="));
+                break;
+            }
+        if (name == NULL)
+            break;
+        unsetenv(name);
+        free(name);
+    }
+}
+
+static void
+setup(void)
+{
+    char        conf[PATH_MAX];
+    int         fd;
+
+    clear_walship_env();
+    log_set_level(LOG_LEVEL_ERROR);
+    strcpy(scratch, "/tmp/ws_test_repo_XXXXXX");
+    cr_assert_not_null(mkdtemp(scratch), "mkdtemp: %s", strerror(errno));
+    snprintf(conf, sizeof(conf), "%s/empty.conf", scratch);
+    fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert(fd >= 0);
+    close(fd);
+    setenv("WALSHIP_CONFIG", conf, 1);
+    snprintf(repo_dir, sizeof(repo_dir), "%s/repo", scratch);
+    cr_assert_eq(mkdir(repo_dir, 0700), 0);
+    snprintf(desc_path, sizeof(desc_path), "%s/%s", repo_dir, REPO_DESCRIPTOR_KEY);
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void) sb;
+    (void) flag;
+    (void) ftw;
+    return remove(path);
+}
+
+static void
+teardown(void)
+{
+    if (scratch[0] != '\0')
+        nftw(scratch, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    scratch[0] = '\0';
+}
+
+TestSuite(repo, .init = setup, .fini = teardown);
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* A configuration as cfg_load makes it, then repo/encryption set directly. */
+static void
+make_cfg(struct cfg *cfg, const char *repo, enum cfg_encryption enc, const char *pass)
+{
+    struct ws_err err = WS_ERR_INIT;
+    char      **rest = NULL;
+    int         nrest = 0;
+
+    cr_assert_eq(cfg_load(cfg, 1, (char *[]){"walship-test", NULL}, &rest, &nrest, &err), 0,
+                 "cfg_load: %s", err.msg);
+    free(rest);
+    snprintf(cfg->repo, sizeof(cfg->repo), "%s", repo);
+    cfg->encryption = enc;
+    snprintf(cfg->encryption_passphrase, sizeof(cfg->encryption_passphrase), "%s",
+             pass ? pass : "");
+    /* keep the derived-key cache inside the scratch directory */
+    snprintf(cfg->encryption_key_cache, sizeof(cfg->encryption_key_cache), "%s", scratch);
+}
+
+static struct pg_control
+make_pgc(uint64_t sysid, uint32_t seg_size)
+{
+    struct pg_control pgc;
+
+    memset(&pgc, 0, sizeof(pgc));
+    pgc.system_identifier = sysid;
+    pgc.pg_control_version = 1300;
+    pgc.catalog_version = 202209061;
+    pgc.wal_segment_size = seg_size;
+    pgc.block_size = 8192;
+    pgc.wal_block_size = 8192;
+    pgc.pg_major = 15;
+    return pgc;
+}
+
+static char *
+read_text(const char *path, size_t *lenp)
+{
+    FILE       *f = fopen(path, "rb");
+    char       *buf;
+    long        len;
+
+    cr_assert_not_null(f, "open %s: %s", path, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t) len + 1);
+    cr_assert_eq(fread(buf, 1, (size_t) len, f), (size_t) len);
+    buf[len] = '\0';
+    fclose(f);
+    if (lenp)
+        *lenp = (size_t) len;
+    return buf;
+}
+
+static void
+write_text(const char *path, const char *text, size_t len)
+{
+    int         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    cr_assert(fd >= 0, "open %s: %s", path, strerror(errno));
+    cr_assert_eq(write(fd, text, len), (ssize_t) len);
+    close(fd);
+}
+
+/* Create the repository (as archiving the first WAL file would). */
+static struct repo *
+create_repo(enum cfg_encryption enc, const char *pass)
+{
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+
+    make_cfg(&cfg, repo_dir, enc, pass);
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), 0, "repo_open: %s", err.msg);
+    cr_assert_not_null(r);
+    return r;
+}
+
+static void
+fill_desc(struct repo_descriptor *d, int enc)
+{
+    memset(d, 0, sizeof(*d));
+    d->format_version = REPO_FORMAT_VERSION;
+    strcpy(d->created, "2024-02-29T23:59:58Z");
+    d->system_identifier = UINT64_MAX - 12345;     /* needs all 64 bits */
+    d->pg_major = 16;
+    d->wal_segment_size = 64u * 1024 * 1024;
+    d->encryption = enc;
+    if (enc != CFG_ENCRYPT_NONE)
+    {
+        d->kdf.n = 1u << 15;
+        d->kdf.r = 8;
+        d->kdf.p = 1;
+        for (int i = 0; i < CRYPT_SALT_LEN; i++)
+            d->kdf.salt[i] = (unsigned char) (0xf0 + i);
+        for (int i = 0; i < 32; i++)
+            d->key_check[i] = (unsigned char) (i * 37 + 1);
+    }
+}
+
+/* ---- format / parse ------------------------------------------------------------ */
+
+ParameterizedTestParameters(repo, descriptor_roundtrip)
+{
+    static int  encs[] = {CFG_ENCRYPT_NONE, CFG_ENCRYPT_AES_256_GCM};
+
+    return cr_make_param_array(int, encs, sizeof(encs) / sizeof(encs[0]));
+}
+
+ParameterizedTest(int *enc, repo, descriptor_roundtrip)
+{
+    struct repo_descriptor d, back;
+    struct ws_err err = WS_ERR_INIT;
+    char        text[8192];
+    char        again[8192];
+    int         n;
+
+    fill_desc(&d, *enc);
+    n = repo_descriptor_format(&d, text, sizeof(text));
+    cr_assert_gt(n, 0);
+    cr_assert_eq((size_t) n, strlen(text));
+    cr_assert_eq(repo_descriptor_parse(text, &back, &err), 0, "%s\n%s", err.msg, text);
+    cr_assert_eq(back.format_version, d.format_version);
+    cr_assert_str_eq(back.created, d.created);
+    cr_assert_eq(back.system_identifier, d.system_identifier);
+    cr_assert_eq(back.pg_major, d.pg_major);
+    cr_assert_eq(back.wal_segment_size, d.wal_segment_size);
+    cr_assert_eq(back.encryption, d.encryption);
+    cr_assert_eq(back.kdf.n, d.kdf.n);
+    cr_assert_eq(back.kdf.r, d.kdf.r);
+    cr_assert_eq(back.kdf.p, d.kdf.p);
+    cr_assert_arr_eq(back.kdf.salt, d.kdf.salt, CRYPT_SALT_LEN);
+    cr_assert_arr_eq(back.key_check, d.key_check, 32);
+    /* formatting what was parsed gives the same text */
+    cr_assert_eq(repo_descriptor_format(&back, again, sizeof(again)), n);
+    cr_assert_str_eq(again, text);
+    /* the unencrypted form has no key material at all */
+    if (*enc == CFG_ENCRYPT_NONE)
+        cr_assert_null(strstr(text, "kdf"), "%s", text);
+    else
+        cr_assert_not_null(strstr(text, "key_check = "), "%s", text);
+}
+
+Test(repo, descriptor_format_buffer_too_small)
+{
+    struct repo_descriptor d;
+    char        text[8192];
+    int         n;
+
+    fill_desc(&d, CFG_ENCRYPT_AES_256_GCM);
+    n = repo_descriptor_format(&d, text, sizeof(text));
+    cr_assert_gt(n, 0);
+    cr_assert_eq(repo_descriptor_format(&d, text, (size_t) n), -1, "no room for the NUL");
+    cr_assert_eq(repo_descriptor_format(&d, text, 100), -1);
+    cr_assert_eq(repo_descriptor_format(&d, text, (size_t) n + 1), n);
+}
+
+/*
+ * Parse errors.  Each case edits the formatted text of a valid descriptor:
+ * `find` is replaced by `repl` (find "" means: the text is `repl`).
+ * Parameters hold arrays: Criterion may re-execute the test binary, where
+ * pointers to literals are not valid.
+ */
+struct parse_case
+{
+    int         enc;
+    char        find[48];
+    char        repl[96];
+    char        expect[64];     /* substring of the message */
+};
+
+ParameterizedTestParameters(repo, descriptor_parse_errors)
+{
+    static struct parse_case cases[] = {
+        {0, "", "", "incomplete"},
+        {0, "", "# only a comment\n\n", "incomplete"},
+        {0, "system_identifier = 18446744073709539270\n", "", "incomplete"},
+        {0, "pg_version = 16\n", "", "incomplete"},
+        {0, "wal_segment_size = 67108864\n", "", "incomplete"},
+        {0, "encryption = none\n", "", "incomplete"},
+        {0, "format_version = 1\n", "", "incomplete"},
+        {0, "created = 2024-02-29T23:59:58Z\n", "", "incomplete"},
+        {0, "pg_version = 16\n", "pg_version = 16\nthis line is not key = value at all\n",
+            "malformed"},
+        {0, "pg_version = 16\n", "pg_version 16\n", "malformed"},
+        {0, "pg_version = 16\n", "pg_version =\n", "malformed"},
+        {0, "pg_version = 16\n", "PG_VERSION = 16\n", "malformed"},
+        {0, "format_version = 1\n", "format_version = 2\n", "version 2 is not supported"},
+        {0, "format_version = 1\n", "format_version = 0\n", "version"},
+        {0, "encryption = none\n", "encryption = rot13\n", "unknown encryption"},
+        {1, "kdf = scrypt\n", "kdf = argon2id\n", "unknown kdf"},
+        {1, "kdf_salt = f0f1", "kdf_salt = zzf1", "invalid kdf_salt"},
+        {1, "kdf_salt = f0f1", "kdf_salt = f0f1f2", "invalid kdf_salt"},
+        {1, "kdf_salt = f0f1", "kdf_salt = f1", "invalid kdf_salt"},
+        {1, "key_check = 01", "key_check = 0", "invalid key_check"},
+        {1, "key_check = 01", "key_check = xx", "invalid key_check"},
+        {1, "key_check = ", "key_check_removed = ", "lacks kdf_salt or key_check"},
+        {1, "kdf_salt = ", "kdf_salt_removed = ", "lacks kdf_salt or key_check"},
+        /* an unencrypted descriptor claiming encryption has no key material */
+        {0, "encryption = none\n", "encryption = aes-256-gcm\n", "lacks kdf_salt or key_check"},
+    };
+
+    return cr_make_param_array(struct parse_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void
+edit_text(const char *in, const char *find, const char *repl, char *out, size_t outlen)
+{
+    const char *at;
+
+    if (find[0] == '\0')
+    {
+        snprintf(out, outlen, "%s", repl);
+        return;
+    }
+    at = strstr(in, find);
+    cr_assert_not_null(at, "\"%s\" not in descriptor:\n%s", find, in);
+    snprintf(out, outlen, "%.*s%s%s", (int) (at - in), in, repl, at + strlen(find));
+}
+
+ParameterizedTest(struct parse_case *c, repo, descriptor_parse_errors)
+{
+    struct repo_descriptor d, back;
+    struct ws_err err = WS_ERR_INIT;
+    char        text[8192];
+    char        edited[8192];
+
+    fill_desc(&d, c->enc);
+    cr_assert_gt(repo_descriptor_format(&d, text, sizeof(text)), 0);
+    edit_text(text, c->find, c->repl, edited, sizeof(edited));
+    cr_assert_eq(repo_descriptor_parse(edited, &back, &err), -1, "accepted:\n%s", edited);
+    cr_assert_eq(err.code, WS_ECORRUPT, "code %s: %s", err_code_name(err.code), err.msg);
+    cr_assert_not_null(strstr(err.msg, c->expect), "message <%s> lacks <%s>", err.msg, c->expect);
+}
+
+Test(repo, descriptor_parse_line_too_long)
+{
+    struct repo_descriptor d, back;
+    struct ws_err err = WS_ERR_INIT;
+    char        text[8192];
+    char        edited[8192 + 1024];
+    char        comment[1000];
+
+    fill_desc(&d, CFG_ENCRYPT_NONE);
+    cr_assert_gt(repo_descriptor_format(&d, text, sizeof(text)), 0);
+    memset(comment, 'x', sizeof(comment));
+    comment[0] = '#';
+    comment[sizeof(comment) - 1] = '\0';
+    snprintf(edited, sizeof(edited), "%s%s\n", text, comment);
+    cr_assert_eq(repo_descriptor_parse(edited, &back, &err), -1);
+    cr_assert_eq(err.code, WS_ECORRUPT);
+    cr_assert_not_null(strstr(err.msg, "too long"), "%s", err.msg);
+}
+
+Test(repo, descriptor_parse_tolerates_unknown_keys_and_no_final_newline)
+{
+    struct repo_descriptor d, back;
+    struct ws_err err = WS_ERR_INIT;
+    char        text[8192];
+    char        edited[8192 + 64];
+    int         n;
+
+    fill_desc(&d, CFG_ENCRYPT_NONE);
+    n = repo_descriptor_format(&d, text, sizeof(text));
+    cr_assert_gt(n, 0);
+    text[n - 1] = '\0';         /* drop the final newline */
+    snprintf(edited, sizeof(edited), "future_key = something\n%s", text);
+    cr_assert_eq(repo_descriptor_parse(edited, &back, &err), 0, "%s", err.msg);
+    cr_assert_eq(back.system_identifier, d.system_identifier);
+    cr_assert_eq(back.encryption, CFG_ENCRYPT_NONE);
+}
+
+/*
+ * Numeric fields must be numbers: a descriptor whose system identifier is
+ * "banana" is corrupt, not a repository of database system 0.
+ */
+struct value_case
+{
+    char        find[48];
+    char        repl[64];
+};
+
+ParameterizedTestParameters(repo, descriptor_parse_rejects_bad_numbers)
+{
+    static struct value_case cases[] = {
+        {"system_identifier = 18446744073709539270", "system_identifier = banana"},
+        {"system_identifier = 18446744073709539270", "system_identifier = 123abc"},
+        {"system_identifier = 18446744073709539270", "system_identifier = 99999999999999999999"},
+        {"format_version = 1", "format_version = 1x"},
+        {"wal_segment_size = 67108864", "wal_segment_size = -1"},
+        {"wal_segment_size = 67108864", "wal_segment_size = lots"},
+        {"pg_version = 16", "pg_version = sixteen"},
+    };
+
+    return cr_make_param_array(struct value_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct value_case *c, repo, descriptor_parse_rejects_bad_numbers)
+{
+    struct repo_descriptor d, back;
+    struct ws_err err = WS_ERR_INIT;
+    char        text[8192];
+    char        edited[8192];
+
+    fill_desc(&d, CFG_ENCRYPT_NONE);
+    cr_assert_gt(repo_descriptor_format(&d, text, sizeof(text)), 0);
+    edit_text(text, c->find, c->repl, edited, sizeof(edited));
+    cr_assert_eq(repo_descriptor_parse(edited, &back, &err), -1,
+                 "accepted \"%s\" (system_identifier %" PRIu64 ", wal_segment_size %u, "
+                 "format_version %d, pg_version %u)", c->repl, back.system_identifier,
+                 back.wal_segment_size, back.format_version, back.pg_major);
+    cr_assert_eq(err.code, WS_ECORRUPT, "code %s: %s", err_code_name(err.code), err.msg);
+}
+
+/* ---- repo_open: creation and binding ------------------------------------------------ */
+
+Test(repo, open_creates_descriptor_then_reads_it)
+{
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL, *r2 = NULL, *r3 = NULL;
+    struct repo_descriptor parsed;
+    struct stat sb;
+    char       *text, *text2;
+    char        sysid[32];
+
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_NONE, NULL);
+    cr_assert_neq(access(desc_path, F_OK), 0);
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), 0, "%s", err.msg);
+    cr_assert_not_null(r);
+    cr_assert_not(r->encrypted);
+    cr_assert_eq(r->desc.system_identifier, SYSID);
+    cr_assert_eq(r->desc.wal_segment_size, SEG_SIZE);
+    cr_assert_eq(r->desc.pg_major, 15);
+    cr_assert_eq(r->desc.format_version, REPO_FORMAT_VERSION);
+    cr_assert_eq(r->desc.encryption, CFG_ENCRYPT_NONE);
+    cr_assert_eq(strlen(r->desc.created), 20, "created = \"%s\"", r->desc.created);
+    repo_close(r);
+
+    cr_assert_eq(stat(desc_path, &sb), 0, "%s was not created", desc_path);
+    cr_assert(S_ISREG(sb.st_mode));
+    cr_assert_eq(sb.st_mode & 07777, 0600, "mode %o", (unsigned) (sb.st_mode & 07777));
+    text = read_text(desc_path, NULL);
+    cr_assert_eq(repo_descriptor_parse(text, &parsed, &err), 0, "%s", err.msg);
+    snprintf(sysid, sizeof(sysid), "%llu", (unsigned long long) SYSID);
+    cr_assert_not_null(strstr(text, sysid), "%s", text);
+    cr_assert_eq(parsed.wal_segment_size, SEG_SIZE);
+
+    /* second open (bound, and unbound as restore does) reads the same descriptor */
+    cr_assert_eq(repo_open(&cfg, &pgc, &r2, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(r2->desc.created, parsed.created);
+    cr_assert_eq(r2->desc.system_identifier, SYSID);
+    repo_close(r2);
+    cr_assert_eq(repo_open(&cfg, NULL, &r3, &err), 0, "%s", err.msg);
+    cr_assert_eq(r3->desc.system_identifier, SYSID);
+    cr_assert_eq(r3->desc.pg_major, 15);
+    cr_assert_str_eq(r3->desc.created, parsed.created);
+    cr_assert_eq(repo_check_cluster(r3, &pgc, &err), 0, "%s", err.msg);
+    repo_close(r3);
+
+    /* opening did not rewrite it */
+    text2 = read_text(desc_path, NULL);
+    cr_assert_str_eq(text2, text);
+    free(text);
+    free(text2);
+}
+
+Test(repo, open_other_cluster_is_mismatch)
+{
+    struct cfg  cfg;
+    struct pg_control other = make_pgc(OTHER_SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+    char        a[32], b[32];
+    char       *before, *after;
+
+    repo_close(create_repo(CFG_ENCRYPT_NONE, NULL));
+    before = read_text(desc_path, NULL);
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_NONE, NULL);
+    cr_assert_eq(repo_open(&cfg, &other, &r, &err), -1);
+    cr_assert_null(r);
+    cr_assert_eq(err.code, WS_EMISMATCH, "code %s: %s", err_code_name(err.code), err.msg);
+    snprintf(a, sizeof(a), "%llu", (unsigned long long) SYSID);
+    snprintf(b, sizeof(b), "%llu", (unsigned long long) OTHER_SYSID);
+    cr_assert_not_null(strstr(err.msg, a), "message lacks the repository's identifier: %s",
+                       err.msg);
+    cr_assert_not_null(strstr(err.msg, b), "message lacks the cluster's identifier: %s", err.msg);
+    cr_assert_not_null(strstr(err.msg, repo_dir), "message lacks the repository: %s", err.msg);
+    after = read_text(desc_path, NULL);
+    cr_assert_str_eq(after, before, "the descriptor was rewritten");
+    free(before);
+    free(after);
+}
+
+Test(repo, open_other_segment_size_is_mismatch)
+{
+    struct cfg  cfg;
+    struct pg_control other = make_pgc(SYSID, 64u * 1024 * 1024);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+
+    repo_close(create_repo(CFG_ENCRYPT_NONE, NULL));
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_NONE, NULL);
+    cr_assert_eq(repo_open(&cfg, &other, &r, &err), -1);
+    cr_assert_eq(err.code, WS_EMISMATCH, "code %s: %s", err_code_name(err.code), err.msg);
+    cr_assert_not_null(strstr(err.msg, "16777216"), "%s", err.msg);
+    cr_assert_not_null(strstr(err.msg, "67108864"), "%s", err.msg);
+}
+
+Test(repo, open_without_bind_on_empty_dir)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = (struct repo *) 1;
+    DIR        *d;
+    struct dirent *de;
+    int         entries = 0;
+
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_NONE, NULL);
+    cr_assert_eq(repo_open(&cfg, NULL, &r, &err), -1);
+    cr_assert_null(r);
+    cr_assert_neq(err.code, WS_OK);
+    cr_assert_neq(err.code, WS_ENOTFOUND, "an unusable repository must not look like \"not found\"");
+    cr_assert_not_null(strstr(err.msg, "not a walship repository"), "%s", err.msg);
+    cr_assert_not_null(strstr(err.msg, repo_dir), "%s", err.msg);
+    /* nothing was created */
+    d = opendir(repo_dir);
+    cr_assert_not_null(d);
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            entries++;
+    closedir(d);
+    cr_assert_eq(entries, 0);
+}
+
+Test(repo, open_missing_or_unset_repository)
+{
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+    char        missing[PATH_MAX];
+
+    snprintf(missing, sizeof(missing), "%s/nope", scratch);
+    make_cfg(&cfg, missing, CFG_ENCRYPT_NONE, NULL);
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), -1);
+    cr_assert_eq(err.code, WS_EIO, "code %s: %s", err_code_name(err.code), err.msg);
+    cr_assert_not_null(strstr(err.msg, missing), "%s", err.msg);
+    cr_assert_neq(access(missing, F_OK), 0, "repo_open created the repository directory");
+
+    make_cfg(&cfg, "", CFG_ENCRYPT_NONE, NULL);
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), -1);
+    cr_assert_eq(err.code, WS_ECONFIG, "code %s: %s", err_code_name(err.code), err.msg);
+}
+
+Test(repo, open_garbage_descriptor_is_corrupt)
+{
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+    static const char garbage[] = "\x89PNG\r\n\x1a\nnot a descriptor\n";
+
+    write_text(desc_path, garbage, sizeof(garbage) - 1);
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_NONE, NULL);
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), -1);
+    cr_assert_eq(err.code, WS_ECORRUPT, "code %s: %s", err_code_name(err.code), err.msg);
+    cr_assert_not_null(strstr(err.msg, repo_dir), "message does not name the repository: %s",
+                       err.msg);
+    /* and it was not replaced by a fresh one */
+    cr_assert_eq(repo_open(&cfg, NULL, &r, &err), -1);
+}
+
+Test(repo, open_oversized_descriptor_fails)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+    char       *big = malloc(20000);
+
+    memset(big, '#', 20000);
+    for (int i = 100; i < 20000; i += 100)
+        big[i] = '\n';
+    write_text(desc_path, big, 20000);
+    free(big);
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_NONE, NULL);
+    cr_assert_eq(repo_open(&cfg, NULL, &r, &err), -1);
+    /* not ours, or damaged: corrupt, like any other unreadable descriptor */
+    cr_assert_eq(err.code, WS_ECORRUPT, "code %s: %s", err_code_name(err.code), err.msg);
+    cr_assert_not_null(strstr(err.msg, repo_dir), "message does not name the repository: %s",
+                       err.msg);
+}
+
+/* Several archivers start on an empty repository at once: all agree on one descriptor. */
+ParameterizedTestParameters(repo, concurrent_creation)
+{
+    static int  encs[] = {CFG_ENCRYPT_NONE, CFG_ENCRYPT_AES_256_GCM};
+
+    return cr_make_param_array(int, encs, sizeof(encs) / sizeof(encs[0]));
+}
+
+ParameterizedTest(int *enc, repo, concurrent_creation, .timeout = 120)
+{
+    enum { NPROC = 4 };
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    unsigned char masters[NPROC][CRYPT_KEY_LEN];
+    char        created[NPROC][32];
+    pid_t       pids[NPROC];
+    int         pipes[NPROC][2];
+    int         go[2];
+    DIR        *d;
+    struct dirent *de;
+    int         entries = 0;
+
+    make_cfg(&cfg, repo_dir, (enum cfg_encryption) *enc, PASSPHRASE);
+    cr_assert_eq(pipe(go), 0);
+    for (int i = 0; i < NPROC; i++)
+    {
+        cr_assert_eq(pipe(pipes[i]), 0);
+        pids[i] = fork();
+        cr_assert(pids[i] >= 0);
+        if (pids[i] == 0)
+        {
+            struct ws_err cerr = WS_ERR_INIT;
+            struct repo *r = NULL;
+            char        c;
+
+            close(go[1]);
+            (void) read(go[0], &c, 1);
+            if (repo_open(&cfg, &pgc, &r, &cerr) < 0)
+            {
+                fprintf(stderr, "child %d: %s\n", i, cerr.msg);
+                _exit(1);
+            }
+            (void) write(pipes[i][1], r->master, CRYPT_KEY_LEN);
+            (void) write(pipes[i][1], r->desc.created, 32);
+            repo_close(r);
+            _exit(0);
+        }
+        close(pipes[i][1]);
+    }
+    close(go[0]);
+    close(go[1]);
+    for (int i = 0; i < NPROC; i++)
+    {
+        int         status;
+
+        cr_assert_eq(waitpid(pids[i], &status, 0), pids[i]);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "opener %d failed", i);
+        cr_assert_eq(read(pipes[i][0], masters[i], CRYPT_KEY_LEN), CRYPT_KEY_LEN);
+        cr_assert_eq(read(pipes[i][0], created[i], 32), 32);
+        close(pipes[i][0]);
+    }
+    for (int i = 1; i < NPROC; i++)
+    {
+        cr_assert_arr_eq(masters[i], masters[0], CRYPT_KEY_LEN, "openers derived different keys");
+        cr_assert_str_eq(created[i], created[0]);
+    }
+    d = opendir(repo_dir);
+    cr_assert_not_null(d);
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+        {
+            cr_assert_str_eq(de->d_name, REPO_DESCRIPTOR_KEY, "left behind: %s", de->d_name);
+            entries++;
+        }
+    closedir(d);
+    cr_assert_eq(entries, 1);
+}
+
+Test(repo, check_cluster)
+{
+    struct repo *r = create_repo(CFG_ENCRYPT_NONE, NULL);
+    struct pg_control same = make_pgc(SYSID, SEG_SIZE);
+    struct pg_control other = make_pgc(SYSID + 1, SEG_SIZE);
+    struct pg_control seg = make_pgc(SYSID, 1024 * 1024);
+    struct ws_err err = WS_ERR_INIT;
+
+    cr_assert_eq(repo_check_cluster(r, &same, &err), 0, "%s", err.msg);
+    cr_assert_eq(repo_check_cluster(r, &other, &err), -1);
+    cr_assert_eq(err.code, WS_EMISMATCH);
+    cr_assert_neq(err.hint[0], '\0');
+    cr_assert_eq(repo_check_cluster(r, &seg, &err), -1);
+    cr_assert_eq(err.code, WS_EMISMATCH);
+    repo_close(r);
+}
+
+/* ---- encryption ---------------------------------------------------------------- */
+
+Test(repo, encrypted_create_and_reopen)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    struct repo *r2 = NULL;
+    unsigned char zero[CRYPT_KEY_LEN] = {0};
+    struct stat sb;
+
+    cr_assert(r->encrypted);
+    cr_assert_eq(r->desc.encryption, CFG_ENCRYPT_AES_256_GCM);
+    cr_assert_neq(memcmp(r->master, zero, CRYPT_KEY_LEN), 0);
+    cr_assert_eq(r->desc.kdf.n, 1u << 15);
+    cr_assert_eq(stat(desc_path, &sb), 0);
+    cr_assert_eq(sb.st_mode & 07777, 0600, "mode %o", (unsigned) (sb.st_mode & 07777));
+
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    cr_assert_eq(repo_open(&cfg, NULL, &r2, &err), 0, "%s", err.msg);
+    cr_assert(r2->encrypted);
+    cr_assert_arr_eq(r2->master, r->master, CRYPT_KEY_LEN, "reopening derived another key");
+    cr_assert_arr_eq(r2->desc.kdf.salt, r->desc.kdf.salt, CRYPT_SALT_LEN);
+    repo_close(r2);
+    repo_close(r);
+}
+
+Test(repo, two_repositories_have_distinct_salts_and_keys)
+{
+    struct repo *r1 = create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    struct repo *r2;
+
+    snprintf(repo_dir, sizeof(repo_dir), "%s/repo2", scratch);
+    cr_assert_eq(mkdir(repo_dir, 0700), 0);
+    r2 = create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    cr_assert_neq(memcmp(r1->desc.kdf.salt, r2->desc.kdf.salt, CRYPT_SALT_LEN), 0);
+    cr_assert_neq(memcmp(r1->master, r2->master, CRYPT_KEY_LEN), 0,
+                  "same passphrase, same key in two repositories");
+    repo_close(r1);
+    repo_close(r2);
+}
+
+struct enc_mismatch
+{
+    int         repo_enc;
+    int         cfg_enc;
+};
+
+ParameterizedTestParameters(repo, encryption_mismatch)
+{
+    static struct enc_mismatch cases[] = {
+        {CFG_ENCRYPT_AES_256_GCM, CFG_ENCRYPT_NONE},
+        {CFG_ENCRYPT_NONE, CFG_ENCRYPT_AES_256_GCM},
+    };
+
+    return cr_make_param_array(struct enc_mismatch, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct enc_mismatch *c, repo, encryption_mismatch)
+{
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+    char       *before, *after;
+
+    repo_close(create_repo((enum cfg_encryption) c->repo_enc, PASSPHRASE));
+    before = read_text(desc_path, NULL);
+    make_cfg(&cfg, repo_dir, (enum cfg_encryption) c->cfg_enc, PASSPHRASE);
+    for (int bound = 0; bound < 2; bound++)
+    {
+        err_clear(&err);
+        cr_assert_eq(repo_open(&cfg, bound ? &pgc : NULL, &r, &err), -1,
+                     "repository %s opened with encryption = %s",
+                     cfg_encryption_name(c->repo_enc), cfg_encryption_name(c->cfg_enc));
+        cr_assert_null(r);
+        cr_assert_eq(err.code, WS_ECONFIG, "code %s: %s", err_code_name(err.code), err.msg);
+        cr_assert_not_null(strstr(err.msg, cfg_encryption_name(c->repo_enc)), "%s", err.msg);
+        cr_assert_not_null(strstr(err.msg, cfg_encryption_name(c->cfg_enc)), "%s", err.msg);
+    }
+    after = read_text(desc_path, NULL);
+    cr_assert_str_eq(after, before);
+    free(before);
+    free(after);
+}
+
+Test(repo, wrong_passphrase)
+{
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+    const char *wrong[] = {"correct horse battery stapl", "Correct horse battery staple", ""};
+
+    repo_close(create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE));
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
+    {
+        make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, wrong[i]);
+        err_clear(&err);
+        cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), -1, "opened with \"%s\"", wrong[i]);
+        cr_assert_null(r);
+        cr_assert_eq(err.code, WS_EAUTH, "\"%s\": code %s: %s", wrong[i],
+                     err_code_name(err.code), err.msg);
+        cr_assert_not_null(strstr(err.msg, "passphrase"), "%s", err.msg);
+        if (wrong[i][0] != '\0')
+            cr_assert_null(strstr(err.msg, wrong[i]), "the passphrase is in the message");
+    }
+    /* the right one still works */
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), 0, "%s", err.msg);
+    repo_close(r);
+}
+
+/* Fields of an encrypted descriptor altered on disk: never a successful open. */
+enum tamper
+{
+    T_SYSID,
+    T_SYSID_DIGIT,
+    T_PG_VERSION,
+    T_SEG_SIZE,
+    T_CREATED,
+    T_FORMAT_TEXT,
+    T_KDF_N_DOWN,
+    T_KDF_N_UP,
+    T_KDF_N_BAD,
+    T_KDF_R,
+    T_KDF_P,
+    T_SALT,
+    T_KEY_CHECK,
+    T_KEY_CHECK_ZERO,
+};
+
+ParameterizedTestParameters(repo, tampered_encrypted_descriptor)
+{
+    static enum tamper cases[] = {
+        T_SYSID, T_SYSID_DIGIT, T_PG_VERSION, T_SEG_SIZE, T_CREATED, T_FORMAT_TEXT,
+        T_KDF_N_DOWN, T_KDF_N_UP, T_KDF_N_BAD, T_KDF_R, T_KDF_P, T_SALT, T_KEY_CHECK,
+        T_KEY_CHECK_ZERO,
+    };
+
+    return cr_make_param_array(enum tamper, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(enum tamper *t, repo, tampered_encrypted_descriptor, .timeout = 60)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+    struct repo_descriptor d;
+    char       *text, *orig;
+    char        out[8192];
+    size_t      len;
+    int         n;
+
+    repo_close(create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE));
+    text = read_text(desc_path, &len);
+    orig = strdup(text);
+    cr_assert_eq(repo_descriptor_parse(text, &d, &err), 0, "%s", err.msg);
+    switch (*t)
+    {
+        case T_SYSID:
+            d.system_identifier ^= 1;
+            break;
+        case T_SYSID_DIGIT:
+            {
+                /* edit the text itself: change one digit */
+                char       *p = strstr(text, "system_identifier = ");
+
+                cr_assert_not_null(p);
+                p += strlen("system_identifier = ") + 5;
+                *p = *p == '9' ? '0' : (char) (*p + 1);
+                cr_assert_eq(repo_descriptor_parse(text, &d, &err), 0, "%s", err.msg);
+                break;
+            }
+        case T_PG_VERSION:
+            d.pg_major = 16;
+            break;
+        case T_SEG_SIZE:
+            d.wal_segment_size = 64u * 1024 * 1024;
+            break;
+        case T_CREATED:
+            d.created[3] = d.created[3] == '9' ? '0' : (char) (d.created[3] + 1);
+            break;
+        case T_FORMAT_TEXT:
+            /* a space more than the canonical form: same values, so not tampering */
+            break;
+        case T_KDF_N_DOWN:
+            d.kdf.n /= 2;
+            break;
+        case T_KDF_N_UP:
+            d.kdf.n *= 2;
+            break;
+        case T_KDF_N_BAD:
+            d.kdf.n = 12345;
+            break;
+        case T_KDF_R:
+            d.kdf.r = 4;
+            break;
+        case T_KDF_P:
+            d.kdf.p = 2;
+            break;
+        case T_SALT:
+            d.kdf.salt[7] ^= 0x40;
+            break;
+        case T_KEY_CHECK:
+            d.key_check[31] ^= 1;
+            break;
+        case T_KEY_CHECK_ZERO:
+            memset(d.key_check, 0, sizeof(d.key_check));
+            break;
+    }
+    n = repo_descriptor_format(&d, out, sizeof(out));
+    cr_assert_gt(n, 0);
+    if (*t == T_FORMAT_TEXT)
+    {
+        /* cosmetic change only: must still open (the check covers values, not layout) */
+        char        edited[8192];
+
+        edit_text(out, "pg_version = ", "pg_version =  ", edited, sizeof(edited));
+        write_text(desc_path, edited, strlen(edited));
+        make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+        cr_assert_eq(repo_open(&cfg, NULL, &r, &err), 0, "%s", err.msg);
+        repo_close(r);
+        free(text);
+        free(orig);
+        return;
+    }
+    cr_assert_neq(strcmp(out, orig), 0, "the edit changed nothing");
+    write_text(desc_path, out, (size_t) n);
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    cr_assert_eq(repo_open(&cfg, NULL, &r, &err), -1, "altered descriptor accepted:\n%s", out);
+    cr_assert_null(r);
+    cr_assert(err.code == WS_EAUTH || err.code == WS_ECORRUPT, "code %s: %s",
+              err_code_name(err.code), err.msg);
+    free(text);
+    free(orig);
+}
+
+static bool
+contains(const void *hay, size_t hlen, const void *needle, size_t nlen)
+{
+    return memmem(hay, hlen, needle, nlen) != NULL;
+}
+
+Test(repo, descriptor_holds_no_secret)
+{
+    struct repo *r = create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    char       *text;
+    size_t      len;
+    char        hex[2 * CRYPT_KEY_LEN + 1];
+    char        hexup[2 * CRYPT_KEY_LEN + 1];
+
+    text = read_text(desc_path, &len);
+    cr_assert_not(contains(text, len, PASSPHRASE, strlen(PASSPHRASE)),
+                  "the passphrase is in the descriptor");
+    cr_assert_not(contains(text, len, "horse", 5));
+    cr_assert_not(contains(text, len, r->master, CRYPT_KEY_LEN), "raw master key in descriptor");
+    for (int i = 0; i < CRYPT_KEY_LEN; i++)
+    {
+        snprintf(hex + 2 * i, 3, "%02x", r->master[i]);
+        snprintf(hexup + 2 * i, 3, "%02X", r->master[i]);
+    }
+    cr_assert_not(contains(text, len, hex, 16), "hex master key in descriptor");
+    cr_assert_not(contains(text, len, hexup, 16), "hex master key in descriptor");
+    /* what it does hold: the KDF parameters and a key check */
+    cr_assert_not_null(strstr(text, "kdf = scrypt"), "%s", text);
+    cr_assert_not_null(strstr(text, "key_check = "), "%s", text);
+    repo_close(r);
+    free(text);
+}
+
+/* ---- derived-key cache --------------------------------------------------------- */
+
+static const char *
+cache_dir(void)
+{
+    static char dir[PATH_MAX];
+
+    snprintf(dir, sizeof(dir), "%s/walship-%ld", scratch, (long) geteuid());
+    return dir;
+}
+
+/* Files in the cache directory; the first one's path in first (if any). */
+static int
+cache_files(char *first, size_t len)
+{
+    DIR        *d = opendir(cache_dir());
+    struct dirent *de;
+    int         n = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL)
+    {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (n++ == 0 && first)
+            snprintf(first, len, "%s/%s", cache_dir(), de->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+Test(repo, key_cache_is_private_and_outside_the_repository)
+{
+    struct repo *r = create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    char        path[PATH_MAX + 300];
+    struct stat sb;
+    unsigned char buf[64];
+    int         fd;
+    DIR        *d;
+    struct dirent *de;
+
+    cr_assert_eq(cache_files(path, sizeof(path)), 1);
+    cr_assert_eq(stat(cache_dir(), &sb), 0);
+    cr_assert_eq(sb.st_mode & 07777, 0700, "cache dir mode %o", (unsigned) (sb.st_mode & 07777));
+    cr_assert_eq(stat(path, &sb), 0);
+    cr_assert_eq(sb.st_mode & 07777, 0600, "cache file mode %o", (unsigned) (sb.st_mode & 07777));
+    cr_assert_eq(sb.st_size, CRYPT_KEY_LEN);
+    cr_assert_null(strstr(path, "horse"));
+    fd = open(path, O_RDONLY);
+    cr_assert(fd >= 0);
+    cr_assert_eq(read(fd, buf, sizeof(buf)), CRYPT_KEY_LEN);
+    close(fd);
+    cr_assert_arr_eq(buf, r->master, CRYPT_KEY_LEN);
+    /* the repository holds the descriptor only */
+    d = opendir(repo_dir);
+    cr_assert_not_null(d);
+    while ((de = readdir(d)) != NULL)
+        if (de->d_name[0] != '.')
+            cr_assert_str_eq(de->d_name, REPO_DESCRIPTOR_KEY);
+    closedir(d);
+    repo_close(r);
+}
+
+Test(repo, key_cache_does_not_bypass_the_passphrase)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+
+    repo_close(create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE));
+    cr_assert_eq(cache_files(NULL, 0), 1);
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, "not the passphrase");
+    cr_assert_eq(repo_open(&cfg, NULL, &r, &err), -1, "a cached key opened the repository");
+    cr_assert_eq(err.code, WS_EAUTH, "code %s: %s", err_code_name(err.code), err.msg);
+    cr_assert_eq(cache_files(NULL, 0), 1, "a wrong passphrase was cached");
+}
+
+Test(repo, key_cache_poisoned_entry_is_not_used)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    struct repo *r2 = NULL;
+    unsigned char master[CRYPT_KEY_LEN];
+    unsigned char bogus[CRYPT_KEY_LEN];
+    unsigned char buf[CRYPT_KEY_LEN];
+    char        path[PATH_MAX + 300];
+    int         fd;
+
+    memcpy(master, r->master, sizeof(master));
+    repo_close(r);
+    cr_assert_eq(cache_files(path, sizeof(path)), 1);
+    memset(bogus, 'A', sizeof(bogus));
+    write_text(path, (const char *) bogus, sizeof(bogus));
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    cr_assert_eq(repo_open(&cfg, NULL, &r2, &err), 0, "%s", err.msg);
+    cr_assert_arr_eq(r2->master, master, CRYPT_KEY_LEN, "the poisoned cached key was used");
+    repo_close(r2);
+    fd = open(path, O_RDONLY);
+    cr_assert(fd >= 0);
+    cr_assert_eq(read(fd, buf, sizeof(buf)), CRYPT_KEY_LEN);
+    close(fd);
+    cr_assert_arr_eq(buf, master, CRYPT_KEY_LEN, "the cache entry was not repaired");
+}
+
+Test(repo, key_cache_shared_directory_is_ignored)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    char        path[PATH_MAX + 300];
+
+    repo_close(r);
+    cr_assert_eq(cache_files(path, sizeof(path)), 1);
+    cr_assert_eq(unlink(path), 0);
+    cr_assert_eq(chmod(cache_dir(), 0755), 0);
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    cr_assert_eq(repo_open(&cfg, NULL, &r, &err), 0, "%s", err.msg);
+    repo_close(r);
+    cr_assert_eq(cache_files(NULL, 0), 0, "a key was cached in a group/world-readable directory");
+}
+
+Test(repo, key_cache_off)
+{
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    snprintf(cfg.encryption_key_cache, sizeof(cfg.encryption_key_cache), "off");
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), 0, "%s", err.msg);
+    repo_close(r);
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), 0, "%s", err.msg);
+    repo_close(r);
+    cr_assert_eq(cache_files(NULL, 0), -1, "the cache directory was created");
+}
+
+Test(repo, key_cache_one_entry_per_repository)
+{
+    struct repo *r1 = create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    struct repo *r2;
+
+    snprintf(repo_dir, sizeof(repo_dir), "%s/repo2", scratch);
+    cr_assert_eq(mkdir(repo_dir, 0700), 0);
+    r2 = create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    cr_assert_eq(cache_files(NULL, 0), 2);
+    repo_close(r1);
+    repo_close(r2);
+}
