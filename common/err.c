@@ -106,17 +106,27 @@ err_prefix(struct ws_err *err, const char *fmt, ...)
 {
     char        old[sizeof(err->msg)];
     size_t      used;
+    size_t      oldlen;
     va_list     ap;
 
     if (err == NULL)
         return;
     memcpy(old, err->msg, sizeof(old));
+    old[sizeof(old) - 1] = '\0';
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
+    /* append ": old", truncating to fit (the message is for humans) */
     used = strlen(err->msg);
-    if (used + 3 < sizeof(err->msg))
-        snprintf(err->msg + used, sizeof(err->msg) - used, ": %s", old);
+    oldlen = strlen(old);
+    if (used + 3 >= sizeof(err->msg))
+        return;
+    memcpy(err->msg + used, ": ", 2);
+    used += 2;
+    if (oldlen > sizeof(err->msg) - 1 - used)
+        oldlen = sizeof(err->msg) - 1 - used;
+    memcpy(err->msg + used, old, oldlen);
+    err->msg[used + oldlen] = '\0';
 }
 
 void

@@ -167,7 +167,12 @@ repo_descriptor_parse(const char *text, struct repo_descriptor *d, struct ws_err
             seen |= 1;
         }
         else if (IS("created"))
-            snprintf(d->created, sizeof(d->created), "%s", val), seen |= 2;
+        {
+            if (strlen(val) >= sizeof(d->created))
+                return bad_value(err, key, val);
+            memcpy(d->created, val, strlen(val) + 1);
+            seen |= 2;
+        }
         else if (IS("system_identifier"))
         {
             if (parse_u64(val, 1, UINT64_MAX, &d->system_identifier) < 0)
