@@ -49,7 +49,7 @@ filter_free(struct filter *f)
     }
 }
 
-#define PUMP_BLOCK (1024 * 1024)
+#define PUMP_BLOCK (256 * 1024)
 
 int
 filter_pump_fd(int fd, const char *what, struct filter *f, struct ws_err *err)

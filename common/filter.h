@@ -70,6 +70,8 @@ int         filter_file_commit(struct filter *f, struct ws_err *err);
 /* alg: enum cfg_compression values (0 none, 1 zstd, 2 gzip).  level -1 = default. */
 struct filter *filter_compress_new(int alg, int level, int threads, struct filter *next,
                                    struct ws_err *err);
+/* Announce the exact input size before the first write (zstd tunes for it). */
+int         filter_compress_pledge(struct filter *f, uint64_t size);
 struct filter *filter_decompress_new(int alg, struct filter *next, struct ws_err *err);
 int         filter_compress_default_level(int alg);
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #define OUT_BLOCK (128 * 1024)
 
@@ -59,6 +60,8 @@ zstd_push(struct filter_cz *c, const void *buf, size_t len, ZSTD_EndDirective mo
         ZSTD_outBuffer out = {c->out, sizeof(c->out), 0};
         size_t      r = ZSTD_compressStream2(c->zc, &out, &in, mode);
 
+        if (ZSTD_isError(r) && ZSTD_getErrorCode(r) == ZSTD_error_srcSize_wrong)
+            return err_set(err, WS_EINPUT, "input changed size while being compressed");
         if (ZSTD_isError(r))
             return err_set(err, WS_EINTERNAL, "zstd compression failed: %s", ZSTD_getErrorName(r));
         if (out.pos > 0 && filter_write(c->base.next, c->out, out.pos, err) < 0)
@@ -290,6 +293,17 @@ fail:
     c->base.next = NULL;        /* caller keeps ownership of next on failure */
     cz_free(&c->base);
     return NULL;
+}
+
+int
+filter_compress_pledge(struct filter *f, uint64_t size)
+{
+    struct filter_cz *c = (struct filter_cz *) f;
+
+    /* zstd sizes its window and tables for the input and writes the size in the frame */
+    if (c->alg == CFG_COMPRESS_ZSTD && !c->decompress && c->zc != NULL)
+        return ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(c->zc, size)) ? -1 : 0;
+    return 0;
 }
 
 struct filter *

@@ -328,6 +328,8 @@ object_writer_new(const struct object_params *p, const char *name, struct filter
     if (comp == NULL)
         goto fail;
     w = NULL;                   /* owned by comp now */
+    if (p->size_exact)
+        (void) filter_compress_pledge(comp, p->size_hint);
     head = filter_hash_new(comp);
     if (head == NULL)
         goto oom;

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <openssl/rand.h>
+#include <sys/random.h>
 
 struct storage_fs
 {
@@ -150,8 +150,9 @@ fs_put_open(struct storage *st, const char *key, unsigned flags, struct filter *
     snprintf(dir, sizeof(dir), "%s", s->final);
     slash = strrchr(dir, '/');
     *slash = '\0';
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-        memset(rnd, 0, sizeof(rnd));
+    /* getrandom, not OpenSSL: unencrypted archiving never pays for OpenSSL's start-up */
+    if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
+        memset(rnd, 0, sizeof(rnd));    /* the pid still makes the name unique */
     if (snprintf(s->tmp, sizeof(s->tmp), "%s/.%s.tmp.%ld.%02x%02x%02x%02x%02x%02x", dir,
                  slash + 1, (long) getpid(), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5])
         >= (int) sizeof(s->tmp))
