@@ -45,6 +45,21 @@ enum opt_index
     OPT_RETRY_ATTEMPTS,
     OPT_RETRY_DELAY_MS,
     OPT_ENCRYPTION_KEY_CACHE,
+    OPT_S3_ENDPOINT,
+    OPT_S3_REGION,
+    OPT_S3_URI_STYLE,
+    OPT_S3_ACCESS_KEY_ID,
+    OPT_S3_SECRET_ACCESS_KEY,
+    OPT_S3_SESSION_TOKEN,
+    OPT_S3_CA_FILE,
+    OPT_S3_VERIFY_TLS,
+    OPT_S3_STORAGE_CLASS,
+    OPT_S3_SSE,
+    OPT_S3_SSE_KMS_KEY_ID,
+    OPT_S3_PART_SIZE,
+    OPT_S3_CONNECT_TIMEOUT,
+    OPT_S3_TIMEOUT,
+    OPT_S3_MAX_RETRIES,
     OPT_COUNT
 };
 
@@ -73,13 +88,44 @@ static const struct cfg_option cfg_option_table[] = {
         "first retry delay in milliseconds (0..600000)", false},
     [OPT_ENCRYPTION_KEY_CACHE] = {"encryption_key_cache", "/dev/shm",
         "directory for the per-user cache of derived keys (tmpfs), or off", false},
+    [OPT_S3_ENDPOINT] = {"s3_endpoint", "",
+        "S3 endpoint URL, e.g. https://minio.example:9000 (default: AWS for the region)", false},
+    [OPT_S3_REGION] = {"s3_region", "",
+        "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, us-east-1)", false},
+    [OPT_S3_URI_STYLE] = {"s3_uri_style", "auto",
+        "S3 addressing: path, virtual, or auto (path with s3_endpoint, else virtual)", false},
+    [OPT_S3_ACCESS_KEY_ID] = {"s3_access_key_id", "",
+        "S3 access key id (default: the AWS credential chain)", false},
+    [OPT_S3_SECRET_ACCESS_KEY] = {"s3_secret_access_key", "",
+        "S3 secret access key", true},
+    [OPT_S3_SESSION_TOKEN] = {"s3_session_token", "",
+        "S3 session token for temporary credentials", true},
+    [OPT_S3_CA_FILE] = {"s3_ca_file", "",
+        "CA certificate file for the S3 endpoint (default: the system's)", false},
+    [OPT_S3_VERIFY_TLS] = {"s3_verify_tls", "on",
+        "verify the S3 endpoint's TLS certificate (off only for test rigs)", false},
+    [OPT_S3_STORAGE_CLASS] = {"s3_storage_class", "",
+        "storage class of new objects, e.g. STANDARD_IA (default: the bucket's)", false},
+    [OPT_S3_SSE] = {"s3_sse", "",
+        "server-side encryption: '', AES256 or aws:kms", false},
+    [OPT_S3_SSE_KMS_KEY_ID] = {"s3_sse_kms_key_id", "",
+        "KMS key id for s3_sse = aws:kms", false},
+    [OPT_S3_PART_SIZE] = {"s3_part_size", "16MB",
+        "multipart part size (5MB .. 5GB; kB, MB, GB units); grows for huge streams", false},
+    [OPT_S3_CONNECT_TIMEOUT] = {"s3_connect_timeout", "10",
+        "seconds to connect to the S3 endpoint (1..600)", false},
+    [OPT_S3_TIMEOUT] = {"s3_timeout", "60",
+        "seconds without progress before an S3 request is abandoned and retried (1..3600)", false},
+    [OPT_S3_MAX_RETRIES] = {"s3_max_retries", "5",
+        "retries of a failed S3 request (0..100)", false},
 };
 
 enum opt_type
 {
     OPT_T_STRING,
     OPT_T_INT,
-    OPT_T_ENUM
+    OPT_T_ENUM,
+    OPT_T_SIZE              /* bytes, with optional kB/MB/GB/TB (1024-based) unit */
 };
 
 struct opt_name
@@ -119,6 +165,25 @@ static const struct opt_name log_level_names[] = {
     {NULL, 0}
 };
 
+static const struct opt_name uri_style_names[] = {
+    {"auto", CFG_URI_AUTO},
+    {"path", CFG_URI_PATH},
+    {"virtual", CFG_URI_VIRTUAL},
+    {NULL, 0}
+};
+
+static const struct opt_name bool_names[] = {
+    {"on", 1}, {"off", 0}, {"true", 1}, {"false", 0}, {"yes", 1}, {"no", 0}, {"1", 1}, {"0", 0},
+    {NULL, 0}
+};
+
+static const struct opt_name sse_names[] = {
+    {"", CFG_SSE_NONE},
+    {"AES256", CFG_SSE_AES256},
+    {"aws:kms", CFG_SSE_KMS},
+    {NULL, 0}
+};
+
 static const struct opt_spec opt_specs[] = {
     [OPT_REPO] = {OPT_T_STRING, 0, 0, false, NULL},
     [OPT_COMPRESSION] = {OPT_T_ENUM, 0, 0, false, compression_names},
@@ -133,6 +198,21 @@ static const struct opt_spec opt_specs[] = {
     [OPT_RETRY_ATTEMPTS] = {OPT_T_INT, 0, 100, false, NULL},
     [OPT_RETRY_DELAY_MS] = {OPT_T_INT, 0, 600000, false, NULL},
     [OPT_ENCRYPTION_KEY_CACHE] = {OPT_T_STRING, 0, 0, false, NULL},
+    [OPT_S3_ENDPOINT] = {OPT_T_STRING, 0, 0, false, NULL},
+    [OPT_S3_REGION] = {OPT_T_STRING, 0, 0, false, NULL},
+    [OPT_S3_URI_STYLE] = {OPT_T_ENUM, 0, 0, false, uri_style_names},
+    [OPT_S3_ACCESS_KEY_ID] = {OPT_T_STRING, 0, 0, false, NULL},
+    [OPT_S3_SECRET_ACCESS_KEY] = {OPT_T_STRING, 0, 0, false, NULL},
+    [OPT_S3_SESSION_TOKEN] = {OPT_T_STRING, 0, 0, false, NULL},
+    [OPT_S3_CA_FILE] = {OPT_T_STRING, 0, 0, false, NULL},
+    [OPT_S3_VERIFY_TLS] = {OPT_T_ENUM, 0, 0, false, bool_names},
+    [OPT_S3_STORAGE_CLASS] = {OPT_T_STRING, 0, 0, false, NULL},
+    [OPT_S3_SSE] = {OPT_T_ENUM, 0, 0, false, sse_names},
+    [OPT_S3_SSE_KMS_KEY_ID] = {OPT_T_STRING, 0, 0, false, NULL},
+    [OPT_S3_PART_SIZE] = {OPT_T_SIZE, 0, 0, false, NULL},
+    [OPT_S3_CONNECT_TIMEOUT] = {OPT_T_INT, 1, 600, false, NULL},
+    [OPT_S3_TIMEOUT] = {OPT_T_INT, 1, 3600, false, NULL},
+    [OPT_S3_MAX_RETRIES] = {OPT_T_INT, 0, 100, false, NULL},
 };
 
 _Static_assert(sizeof(cfg_option_table) / sizeof(cfg_option_table[0]) == OPT_COUNT,
@@ -256,6 +336,38 @@ names_list(const struct opt_name *names, char *buf, size_t size)
     }
 }
 
+/* Size with an optional PostgreSQL-style unit (B, kB, MB, GB, TB; 1024-based). */
+static int
+parse_size(const char *s, uint64_t *out)
+{
+    static const struct
+    {
+        const char *unit;
+        uint64_t    mult;
+    }           units[] = {{"", 1}, {"B", 1}, {"kB", 1024}, {"MB", 1024 * 1024},
+                           {"GB", 1024ULL * 1024 * 1024}, {"TB", 1024ULL * 1024 * 1024 * 1024}};
+    char       *end;
+    unsigned long long v;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return -1;
+    while (*end == ' ')
+        end++;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcmp(end, units[i].unit) == 0)
+        {
+            if (v > UINT64_MAX / units[i].mult)
+                return -1;
+            *out = v * units[i].mult;
+            return 0;
+        }
+    return -1;
+}
+
 /* Strict decimal integer: the whole string, no blanks, within int. */
 static int
 parse_int(const char *s, long *out)
@@ -280,6 +392,19 @@ set_string(char *field, const char *value, size_t len)
     field[len] = '\0';
 }
 
+/* Copy into a field smaller than CFG_MAX_VALUE, or fail naming the option. */
+#define SET_BOUNDED(field) \
+    do { \
+        if (len >= sizeof(field)) \
+        { \
+            describe(idx, w, subject, sizeof(subject)); \
+            err_set(err, WS_ECONFIG, "value for %s is too long (%zu bytes, maximum %zu)", \
+                    subject, len, sizeof(field) - 1); \
+            goto out; \
+        } \
+        set_string(field, value, len); \
+    } while (0)
+
 /* Parse `value` for option idx and store it in cfg; record the source. */
 static int
 assign(struct cfg *cfg, int idx, const char *value, const struct where *w,
@@ -289,6 +414,7 @@ assign(struct cfg *cfg, int idx, const char *value, const struct where *w,
     char        subject[CFG_MAX_VALUE + 128];
     size_t      len = strlen(value);
     long        num = 0;
+    uint64_t    size = 0;
     int         choice = 0;
     int         rc = -1;
 
@@ -303,6 +429,16 @@ assign(struct cfg *cfg, int idx, const char *value, const struct where *w,
     switch (spec->type)
     {
         case OPT_T_STRING:
+            break;
+        case OPT_T_SIZE:
+            if (parse_size(value, &size) < 0)
+            {
+                describe(idx, w, subject, sizeof(subject));
+                err_set(err, WS_ECONFIG, "invalid value for %s: \"%s\"", subject, value);
+                err_hint(err, "Parameter \"%s\" requires a size such as 16MB (units kB, MB, GB, TB).",
+                         cfg_option_table[idx].name);
+                goto out;
+            }
             break;
         case OPT_T_INT:
             if (spec->empty_is_default && value[0] == '\0')
@@ -387,8 +523,6 @@ assign(struct cfg *cfg, int idx, const char *value, const struct where *w,
             set_string(cfg->encryption_passphrase, value, len);
             /* remembered even if a later source overrides it: the file
              * still holds a secret and must not be readable by others */
-            if (w->src == CFG_SRC_FILE && len > 0)
-                cfg->config_file_has_secret = true;
             break;
         case OPT_ENCRYPTION_PASSPHRASE_FILE:
             set_string(cfg->encryption_passphrase_file, value, len);
@@ -408,11 +542,69 @@ assign(struct cfg *cfg, int idx, const char *value, const struct where *w,
         case OPT_ENCRYPTION_KEY_CACHE:
             set_string(cfg->encryption_key_cache, value, len);
             break;
+        case OPT_S3_ENDPOINT:
+            set_string(cfg->s3.endpoint, value, len);
+            break;
+        case OPT_S3_REGION:
+            SET_BOUNDED(cfg->s3.region);
+            break;
+        case OPT_S3_URI_STYLE:
+            cfg->s3.uri_style = (enum cfg_uri_style) choice;
+            break;
+        case OPT_S3_ACCESS_KEY_ID:
+            SET_BOUNDED(cfg->s3.access_key_id);
+            break;
+        case OPT_S3_SECRET_ACCESS_KEY:
+            SET_BOUNDED(cfg->s3.secret_access_key);
+            break;
+        case OPT_S3_SESSION_TOKEN:
+            set_string(cfg->s3.session_token, value, len);
+            break;
+        case OPT_S3_CA_FILE:
+            set_string(cfg->s3.ca_file, value, len);
+            break;
+        case OPT_S3_VERIFY_TLS:
+            cfg->s3.verify_tls = choice != 0;
+            break;
+        case OPT_S3_STORAGE_CLASS:
+            SET_BOUNDED(cfg->s3.storage_class);
+            break;
+        case OPT_S3_SSE:
+            cfg->s3.sse = (enum cfg_sse) choice;
+            break;
+        case OPT_S3_SSE_KMS_KEY_ID:
+            SET_BOUNDED(cfg->s3.sse_kms_key_id);
+            break;
+        case OPT_S3_PART_SIZE:
+            if (size < 5ULL * 1024 * 1024 || size > 5ULL * 1024 * 1024 * 1024)
+            {
+                describe(idx, w, subject, sizeof(subject));
+                err_set(err, WS_ECONFIG, "invalid value for %s: \"%s\" is outside 5MB .. 5GB",
+                        subject, value);
+                err_hint(err, "S3 parts other than the last must be at least 5 MiB and at most 5 GiB.");
+                goto out;
+            }
+            cfg->s3.part_size = size;
+            break;
+        case OPT_S3_CONNECT_TIMEOUT:
+            cfg->s3.connect_timeout = (int) num;
+            break;
+        case OPT_S3_TIMEOUT:
+            cfg->s3.timeout = (int) num;
+            break;
+        case OPT_S3_MAX_RETRIES:
+            cfg->s3.max_retries = (int) num;
+            break;
         case OPT_COUNT:
             err_set(err, WS_EINTERNAL, "option index %d out of range", idx);
             goto out;
     }
     cfg->source[idx] = w->src;
+    /* remembered even if a later source overrides it: the file still holds
+     * a secret and must not be readable by others */
+    if (cfg_option_table[idx].secret && w->src == CFG_SRC_FILE && len > 0)
+        snprintf(cfg->config_file_secret, sizeof(cfg->config_file_secret), "%s",
+                 cfg_option_table[idx].name);
     rc = 0;
 out:
     return rc;
@@ -996,7 +1188,7 @@ cfg_validate(struct cfg *cfg, bool need_repo, struct ws_err *err)
     /* the secret is protected whether or not encryption is on */
     if (from_file && read_passphrase_file(cfg, err) < 0)
         goto out;
-    if (cfg->config_file_has_secret && cfg->config_file[0] != '\0')
+    if (cfg->config_file_secret[0] != '\0' && cfg->config_file[0] != '\0')
     {
         struct stat st;
 
@@ -1008,8 +1200,9 @@ cfg_validate(struct cfg *cfg, bool need_repo, struct ws_err *err)
         }
         if (st.st_mode & 077)
         {
-            err_set(err, WS_ECONFIG, "configuration file \"%s\" contains encryption_passphrase "
-                    "and is accessible by group or others", cfg->config_file);
+            err_set(err, WS_ECONFIG, "configuration file \"%s\" contains %s "
+                    "and is accessible by group or others", cfg->config_file,
+                    cfg->config_file_secret);
             err_detail(err, "Its permissions are %04o.", (unsigned) (st.st_mode & 07777));
             err_hint(err, "Restrict it with chmod 600, or move the passphrase to a file named "
                      "by encryption_passphrase_file.");
@@ -1059,6 +1252,43 @@ value_text(const struct cfg *cfg, int idx, char *buf, size_t size)
             return buf;
         case OPT_ENCRYPTION_KEY_CACHE:
             return cfg->encryption_key_cache;
+        case OPT_S3_ENDPOINT:
+            return cfg->s3.endpoint;
+        case OPT_S3_REGION:
+            return cfg->s3.region;
+        case OPT_S3_URI_STYLE:
+            return cfg->s3.uri_style == CFG_URI_PATH ? "path"
+                : cfg->s3.uri_style == CFG_URI_VIRTUAL ? "virtual" : "auto";
+        case OPT_S3_ACCESS_KEY_ID:
+            return cfg->s3.access_key_id;
+        case OPT_S3_SECRET_ACCESS_KEY:
+            return cfg->s3.secret_access_key;
+        case OPT_S3_SESSION_TOKEN:
+            return cfg->s3.session_token;
+        case OPT_S3_CA_FILE:
+            return cfg->s3.ca_file;
+        case OPT_S3_VERIFY_TLS:
+            return cfg->s3.verify_tls ? "on" : "off";
+        case OPT_S3_STORAGE_CLASS:
+            return cfg->s3.storage_class;
+        case OPT_S3_SSE:
+            return cfg->s3.sse == CFG_SSE_AES256 ? "AES256" : cfg->s3.sse == CFG_SSE_KMS ? "aws:kms" : "";
+        case OPT_S3_SSE_KMS_KEY_ID:
+            return cfg->s3.sse_kms_key_id;
+        case OPT_S3_PART_SIZE:
+            snprintf(buf, size, "%lluMB", (unsigned long long) (cfg->s3.part_size >> 20));
+            if ((cfg->s3.part_size & ((1u << 20) - 1)) != 0)
+                snprintf(buf, size, "%llu", (unsigned long long) cfg->s3.part_size);
+            return buf;
+        case OPT_S3_CONNECT_TIMEOUT:
+            snprintf(buf, size, "%d", cfg->s3.connect_timeout);
+            return buf;
+        case OPT_S3_TIMEOUT:
+            snprintf(buf, size, "%d", cfg->s3.timeout);
+            return buf;
+        case OPT_S3_MAX_RETRIES:
+            snprintf(buf, size, "%d", cfg->s3.max_retries);
+            return buf;
         case OPT_COUNT:
             break;
     }
@@ -1159,4 +1389,6 @@ cfg_wipe(struct cfg *cfg)
         return;
     OPENSSL_cleanse(cfg->encryption_passphrase, sizeof(cfg->encryption_passphrase));
     OPENSSL_cleanse(cfg->encryption_passphrase_file, sizeof(cfg->encryption_passphrase_file));
+    OPENSSL_cleanse(cfg->s3.secret_access_key, sizeof(cfg->s3.secret_access_key));
+    OPENSSL_cleanse(cfg->s3.session_token, sizeof(cfg->s3.session_token));
 }

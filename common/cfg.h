@@ -16,6 +16,7 @@
 #define WS_CFG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "err.h"
 #include "log.h"
@@ -47,6 +48,40 @@ enum cfg_source
 
 #define CFG_MAX_KEYS 64     /* capacity of source[]; the table has fewer */
 
+enum cfg_uri_style
+{
+    CFG_URI_AUTO = 0,           /* path with a custom endpoint, else virtual */
+    CFG_URI_PATH,
+    CFG_URI_VIRTUAL
+};
+
+enum cfg_sse
+{
+    CFG_SSE_NONE = 0,
+    CFG_SSE_AES256,
+    CFG_SSE_KMS
+};
+
+/* S3 settings (used when repo = s3://bucket/prefix). */
+struct cfg_s3
+{
+    char        endpoint[CFG_MAX_VALUE];        /* "" = AWS for the region */
+    char        region[128];                    /* "" = environment/profile/us-east-1 */
+    enum cfg_uri_style uri_style;
+    char        access_key_id[256];
+    char        secret_access_key[256];         /* secret */
+    char        session_token[CFG_MAX_VALUE];   /* secret */
+    char        ca_file[CFG_MAX_VALUE];
+    bool        verify_tls;                     /* default on */
+    char        storage_class[64];
+    enum cfg_sse sse;
+    char        sse_kms_key_id[512];
+    uint64_t    part_size;                      /* bytes, default 16 MiB */
+    int         connect_timeout;                /* seconds */
+    int         timeout;                        /* seconds without progress */
+    int         max_retries;
+};
+
 struct cfg
 {
     char        repo[CFG_MAX_VALUE];            /* directory path (or s3://... later) */
@@ -61,10 +96,11 @@ struct cfg
     int         retry_attempts;                 /* transient-error retries, default 3 */
     int         retry_delay_ms;                 /* first backoff delay, default 200 */
     char        encryption_key_cache[CFG_MAX_VALUE];    /* dir (tmpfs) or "off" */
+    struct cfg_s3 s3;
 
     /* bookkeeping */
     char        config_file[CFG_MAX_VALUE];     /* file actually read, "" if none */
-    bool        config_file_has_secret;         /* it set encryption_passphrase */
+    char        config_file_secret[64];         /* a secret key it set, "" if none */
     enum cfg_source source[CFG_MAX_KEYS];          /* per option-table index */
 };
 

@@ -158,21 +158,27 @@ Test(cfg, option_table)
     static const char *names[] = {
         "repo", "compression", "compression_level", "compression_threads", "encryption",
         "encryption_passphrase", "encryption_passphrase_file", "log_level", "pgdata",
-        "retry_attempts", "retry_delay_ms", "encryption_key_cache"
+        "retry_attempts", "retry_delay_ms", "encryption_key_cache",
+        "s3_endpoint", "s3_region", "s3_uri_style", "s3_access_key_id", "s3_secret_access_key",
+        "s3_session_token", "s3_ca_file", "s3_verify_tls", "s3_storage_class", "s3_sse",
+        "s3_sse_kms_key_id", "s3_part_size", "s3_connect_timeout", "s3_timeout", "s3_max_retries"
     };
     static const char *defs[] = {"", "zstd", "", "0", "none", "", "", "info", ".", "3", "200",
-                                 "/dev/shm"};
+                                 "/dev/shm", "", "", "auto", "", "", "", "", "on", "", "", "",
+                                 "16MB", "10", "60", "5"};
     int         n = 0;
     const struct cfg_option *o = cfg_options(&n);
 
-    cr_assert_eq(n, 12);
+    cr_assert_eq(n, 27);
     cr_assert_leq(n, CFG_MAX_KEYS);
     for (int i = 0; i < n; i++)
     {
         cr_assert_str_eq(o[i].name, names[i]);
         cr_assert_str_eq(o[i].def, defs[i], "default of %s", names[i]);
         cr_assert_not_null(o[i].help);
-        cr_assert_eq(o[i].secret, strcmp(names[i], "encryption_passphrase") == 0, "%s", names[i]);
+        cr_assert_eq(o[i].secret, strcmp(names[i], "encryption_passphrase") == 0 ||
+                     strcmp(names[i], "s3_secret_access_key") == 0 ||
+                     strcmp(names[i], "s3_session_token") == 0, "%s", names[i]);
     }
 }
 
@@ -877,6 +883,37 @@ Test(cfg, config_file_with_overridden_passphrase_is_still_refused)
     cr_assert(strstr(err.msg, "accessible by group or others") != NULL, "%s", err.msg);
 }
 
+Test(cfg, s3_settings)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    const char *conf = mkfile("s3.conf", 0644, "s3_part_size = 64MB\ns3_verify_tls = off\n"
+                              "s3_uri_style = path\ns3_sse = aws:kms\n");
+
+    cr_assert_eq(LOAD(&cfg, &err, "--config", conf), 0, "%s", err.msg);
+    cr_assert_eq(cfg.s3.part_size, 64ULL << 20);
+    cr_assert_eq(cfg.s3.verify_tls, false);
+    cr_assert_eq(cfg.s3.uri_style, CFG_URI_PATH);
+    cr_assert_eq(cfg.s3.sse, CFG_SSE_KMS);
+    cr_assert_eq(LOAD(&cfg, &err, "--s3_part_size=4MB"), -1);
+    cr_assert(strstr(err.msg, "5MB") != NULL, "%s", err.msg);
+    cr_assert_eq(LOAD(&cfg, &err, "--s3_part_size=lots"), -1);
+    cr_assert_eq(LOAD(&cfg, &err, "--s3_sse=des"), -1);
+    cr_assert_eq(LOAD(&cfg, &err, "--s3_verify_tls=maybe"), -1);
+}
+
+Test(cfg, config_file_with_s3_secret_is_refused_when_shared)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    const char *conf = mkfile("s3secret.conf", 0644, "s3_secret_access_key = 'abc'\n");
+
+    cr_assert_eq(LOAD(&cfg, &err, "--config", conf), 0, "%s", err.msg);
+    cr_assert_eq(cfg_validate(&cfg, false, &err), -1);
+    cr_assert(strstr(err.msg, "contains s3_secret_access_key") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "abc") == NULL, "%s", err.msg);
+}
+
 Test(cfg, config_file_without_passphrase_may_be_shared)
 {
     struct cfg  cfg;
@@ -981,7 +1018,7 @@ Test(cfg, print_masks_passphrase)
 
         for (const char *p = out; *p != '\0'; p++)
             lines += *p == '\n';
-        cr_assert_eq(lines, 12);
+        cr_assert_eq(lines, 27);
     }
     free(out);
 }

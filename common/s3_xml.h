@@ -1,0 +1,40 @@
+/*
+ * s3_xml.h — the little XML walship reads and writes for S3 and STS.
+ *
+ * Not a general XML parser: S3 responses are flat, machine-written documents
+ * (ListBucketResult, Error, InitiateMultipartUploadResult, ...), so walship
+ * extracts element text by tag name.  Entities (&amp; &lt; &gt; &quot;
+ * &apos; &#N; &#xH;) are decoded; attributes, namespaces declared on the tag
+ * (<Tag xmlns="...">) and self-closing empty elements (<Tag/>) are handled.
+ * Pure functions: no allocation, no global state.
+ */
+#ifndef WS_S3_XML_H
+#define WS_S3_XML_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Text of the first element named `tag` in [xml, xml + len), decoded into
+ * buf (NUL-terminated).  Returns the decoded length, -1 if there is no such
+ * element, -2 if it is malformed (unterminated, bad entity) or does not fit.
+ */
+int         s3_xml_text(const char *xml, size_t len, const char *tag, char *buf, size_t buflen);
+
+/*
+ * Call cb for each element named `tag`, in document order, with its inner
+ * content (raw, not decoded: pass it to s3_xml_text for the children).
+ * Returns 0, the first nonzero value cb returned, or -2 if malformed.
+ */
+int         s3_xml_each(const char *xml, size_t len, const char *tag,
+                        int (*cb) (const char *inner, size_t innerlen, void *arg), void *arg);
+
+/* Escape text for an XML body (& < > " ').  Returns the length written, or
+ * -1 if out is too small (out is always NUL-terminated when outlen > 0). */
+int         s3_xml_escape(const char *in, char *out, size_t outlen);
+
+/* ISO 8601 UTC ("2026-11-24T13:06:11Z", "2026-11-24T13:06:11.123Z",
+ * "2026-11-24T13:06:11+00:00") to Unix seconds; -1 if invalid. */
+int64_t     s3_time_parse(const char *s);
+
+#endif
