@@ -9,75 +9,13 @@
 # (for each segment: baseline, walship, pgbackrest) so that machine noise
 # hits every column alike; medians are reported.
 set -euo pipefail
-PGBIN=/usr/lib/postgresql/15/bin
 NSEG=${1:-16}
-
-if [ "${WS_BENCH_INNER:-}" != 1 ]; then
-    # Outer, as root: prepare, then run the measurements as user pgtest
-    # directly (runuser costs ~18 ms per call here, more than what we measure).
-    [ "$(id -u)" -eq 0 ] || { echo "run as root (PostgreSQL runs as user pgtest)" >&2; exit 1; }
-    cd "$(dirname "$0")/.."
-    BUILD=${BUILD:-$(pwd)/build}
-    id -u pgtest >/dev/null 2>&1 ||
-        useradd --system --user-group --no-create-home --shell /usr/sbin/nologin pgtest
-    T=$(mktemp -d /tmp/walship-bench.XXXXXX)
-    mkdir -p "$T/bin"
-    cp "$BUILD/walship-archive" "$BUILD/walship-restore" "$BUILD/walship-bench-bare" "$T/bin/"
-    cp "$0" "$T/archive.sh"
-    chown -R pgtest: "$T"
-    chmod 755 "$T"
-    rc=0
-    setpriv --reuid=pgtest --regid=pgtest --init-groups \
-        env WS_BENCH_INNER=1 T="$T" HOME="$T" PATH="$PATH" bash "$T/archive.sh" "$NSEG" || rc=$?
-    [ -f "$T/data/postmaster.pid" ] && kill -INT "$(head -1 "$T/data/postmaster.pid")" 2>/dev/null
-    sleep 1
-    rm -rf "$T"
-    exit $rc
-fi
-
-cd "$T"
+. "$(dirname "$0")/lib.sh"
 RUN=()
-cleanup() {
-    [ -f "$T/data/postmaster.pid" ] && $PGBIN/pg_ctl -D "$T/data" -m fast -w stop >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-mkdir -p "$T/segs" "$T/sock"
-
-now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
-# time_ms CMD...: run, print elapsed ms (3 decimals)
-time_ms() {
-    local a b
-    a=$(now_us)
-    "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }
-    b=$(now_us)
-    echo "scale=3; ($b - $a) / 1000" | bc
-}
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
-
-echo "== generating WAL with pgbench (segments collected by a cp archive_command)"
-(cd "$T" && $PGBIN/initdb -D "$T/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null)
-cat >> "$T/data/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$T/sock'
-wal_level = replica
-archive_mode = on
-archive_command = 'cp %p $T/segs/%f'
-max_wal_size = 1GB
-CONF
-"${RUN[@]}" $PGBIN/pg_ctl -D "$T/data" -l "$T/pg.log" -w start >/dev/null
-pgbench -h "$T/sock" -U postgres -i -s 10 -q postgres >/dev/null 2>&1
-until [ "$(ls "$T/segs" | grep -c '^[0-9A-F]\{24\}$')" -ge $((NSEG + 2)) ]; do
-    pgbench -h "$T/sock" -U postgres -c 2 -T 5 -n postgres >/dev/null 2>&1
-    psql -h "$T/sock" -U postgres -Atc "select pg_switch_wal()" >/dev/null
-    sleep 1
-done
-# skip the first two (initdb + pgbench -i bulk load), keep NSEG of pure pgbench traffic
-mapfile -t SEGS < <(ls "$T/segs" | grep '^[0-9A-F]\{24\}$' | sort | tail -n "$NSEG")
-cat "${SEGS[@]/#/$T/segs/}" > /dev/null    # page cache, for every tool alike
-echo "segments: ${#SEGS[@]} x 16 MiB (${SEGS[0]} .. ${SEGS[-1]})"
+bench_segments "$NSEG"
 
 # configs
-mkdir -p "$T/repo-plain" "$T/repo-enc" "$T/repo-mt" "$T/pgbr" "$T/out"
+mkdir -p "$T/repo-plain" "$T/repo-enc" "$T/repo-mt" "$T/pgbr"
 head -c 24 /dev/urandom | base64 > "$T/pass"
 chmod 600 "$T/pass"
 cat > "$T/plain.conf" <<CONF
@@ -122,8 +60,6 @@ PGBR=(pgbackrest --config="$T/pgbackrest.conf" --stanza=bench)
 "${RUN[@]}" "$T/bin/walship-archive" --config="$T/enc.conf" "$T/segs/${SEGS[0]}" "${SEGS[0]}" 2>/dev/null
 rm -rf "$T/repo-enc"/wal
 
-declare -A R
-add() { R[$1]+="$2"$'\n'; }
 
 echo "== archive: per segment, interleaved"
 for s in "${SEGS[@]}"; do
@@ -159,8 +95,6 @@ for s in "${SEGS[@]}"; do
     rm -f "$T/out/r1" "$T/out/r2" "$T/out/r3"
 done
 
-m() { printf '%s' "${R[$1]}" | median; }
-ratio() { echo "scale=2; $(m "$1") / $(m "$2")" | bc; }
 stored_plain=$(du -sb "$T/repo-plain/wal" | cut -f1)
 stored_pgbr=$(du -sb "$T/pgbr/archive" | cut -f1)
 
