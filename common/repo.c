@@ -468,7 +468,7 @@ repo_open(const struct cfg *cfg, const struct pg_control *bind, struct repo **ou
     *out = NULL;
     if (r == NULL)
         return err_set(err, WS_EINTERNAL, "out of memory");
-    r->storage = storage_open(cfg->repo, err);
+    r->storage = storage_open(cfg->repo, &cfg->s3, err);
     if (r->storage == NULL)
         goto out;
 

@@ -39,7 +39,7 @@ check_key(struct storage *st, const char *key, struct ws_err *err)
 }
 
 struct storage *
-storage_open(const char *repo, struct ws_err *err)
+storage_open(const char *repo, const struct cfg_s3 *s3, struct ws_err *err)
 {
     if (repo == NULL || repo[0] == '\0')
     {
@@ -49,10 +49,12 @@ storage_open(const char *repo, struct ws_err *err)
     }
     if (strncmp(repo, "s3://", 5) == 0)
     {
-        err_set(err, WS_ECONFIG, "repository \"%s\": the S3 driver is not part of this build",
-                repo);
-        err_hint(err, "Use a directory path for \"repo\".");
-        return NULL;
+        if (s3 == NULL)
+        {
+            err_set(err, WS_ECONFIG, "repository \"%s\": no S3 settings given", repo);
+            return NULL;
+        }
+        return storage_s3_new(repo, s3, err);
     }
     if (strstr(repo, "://") != NULL)
     {
@@ -102,6 +104,20 @@ storage_remove(struct storage *st, const char *key, struct ws_err *err)
     if (check_key(st, key, err) < 0)
         return -1;
     return st->ops->remove(st, key, err);
+}
+
+int
+storage_remove_many(struct storage *st, const char *const *keys, size_t n, struct ws_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (check_key(st, keys[i], err) < 0)
+            return -1;
+    if (st->ops->remove_many != NULL)
+        return st->ops->remove_many(st, keys, n, err);
+    for (size_t i = 0; i < n; i++)
+        if (st->ops->remove(st, keys[i], err) < 0)
+            return -1;
+    return 0;
 }
 
 void

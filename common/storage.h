@@ -63,6 +63,9 @@ struct storage_ops
     int         (*list) (struct storage *st, const char *prefix, storage_list_cb cb, void *arg,
                          struct ws_err *err);
     int         (*remove) (struct storage *st, const char *key, struct ws_err *err);
+    /* optional: delete many keys at once (S3 DeleteObjects); NULL = one by one */
+    int         (*remove_many) (struct storage *st, const char *const *keys, size_t n,
+                                struct ws_err *err);
     void        (*free) (struct storage *st);
 };
 
@@ -72,9 +75,15 @@ struct storage
     char        location[4096];     /* for messages: the repository as configured */
 };
 
-/* Open the repository named by `repo` (a directory path; s3:// comes with the S3 driver). */
-struct storage *storage_open(const char *repo, struct ws_err *err);
+struct cfg_s3;
+
+/*
+ * Open the repository named by `repo`: "s3://bucket[/prefix]" with the S3
+ * driver (settings from s3, which must then be non-NULL), else a directory.
+ */
+struct storage *storage_open(const char *repo, const struct cfg_s3 *s3, struct ws_err *err);
 struct storage *storage_fs_new(const char *root, struct ws_err *err);
+struct storage *storage_s3_new(const char *uri, const struct cfg_s3 *s3, struct ws_err *err);
 
 int         storage_put_open(struct storage *st, const char *key, unsigned flags,
                              struct filter **sink, struct ws_err *err);
@@ -85,6 +94,9 @@ int         storage_head(struct storage *st, const char *key, struct storage_inf
 int         storage_list(struct storage *st, const char *prefix, storage_list_cb cb, void *arg,
                          struct ws_err *err);
 int         storage_remove(struct storage *st, const char *key, struct ws_err *err);
+/* Delete n keys (batched where the driver can); missing keys are not errors. */
+int         storage_remove_many(struct storage *st, const char *const *keys, size_t n,
+                                struct ws_err *err);
 void        storage_free(struct storage *st);
 
 /* Put a whole buffer (small objects such as the repository descriptor). */

@@ -350,7 +350,7 @@ fs_free(struct storage *st)
 
 static const struct storage_ops fs_ops = {
     "fs", STORAGE_F_ATOMIC_NO_OVERWRITE | STORAGE_F_RANGE_GET,
-    fs_put_open, fs_get, fs_head, fs_list, fs_remove, fs_free
+    fs_put_open, fs_get, fs_head, fs_list, fs_remove, NULL, fs_free
 };
 
 struct storage *

@@ -118,7 +118,7 @@ static struct storage *
 open_repo(const char *dir)
 {
     struct ws_err err = WS_ERR_INIT;
-    struct storage *s = storage_open(dir, &err);
+    struct storage *s = storage_open(dir, NULL, &err);
 
     cr_assert_not_null(s, "storage_open(%s): %s", dir, err.msg);
     return s;
@@ -918,7 +918,7 @@ Test(storage_fs, open_missing_directory)
     struct ws_err err = WS_ERR_INIT;
     const char *p = spath("does/not/exist");
 
-    cr_assert_null(storage_open(p, &err));
+    cr_assert_null(storage_open(p, NULL, &err));
     cr_assert_eq(err.code, WS_EIO, "code %s", err_code_name(err.code));
     cr_assert(strstr(err.msg, p) != NULL, "message does not name the path: %s", err.msg);
     cr_assert_neq(err.hint[0], '\0', "no hint for a missing repository directory");
@@ -932,7 +932,7 @@ Test(storage_fs, open_regular_file)
 
     cr_assert(fd >= 0);
     close(fd);
-    cr_assert_null(storage_open(p, &err));
+    cr_assert_null(storage_open(p, NULL, &err));
     cr_assert_neq(err.code, WS_OK);
     cr_assert_neq(err.code, WS_ENOTFOUND);
     cr_assert(strstr(err.msg, p) != NULL, "message does not name the path: %s", err.msg);
@@ -961,7 +961,7 @@ ParameterizedTest(struct open_case *c, storage_fs, open_config_errors)
 {
     struct ws_err err = WS_ERR_INIT;
 
-    cr_assert_null(storage_open(c->repo, &err), "storage_open(\"%s\") succeeded", c->repo);
+    cr_assert_null(storage_open(c->repo, NULL, &err), "storage_open(\"%s\") succeeded", c->repo);
     cr_assert_eq(err.code, c->code, "\"%s\": code %s: %s", c->repo, err_code_name(err.code),
                  err.msg);
     cr_assert_neq(err.msg[0], '\0');
@@ -971,7 +971,7 @@ Test(storage_fs, open_null_repo)
 {
     struct ws_err err = WS_ERR_INIT;
 
-    cr_assert_null(storage_open(NULL, &err));
+    cr_assert_null(storage_open(NULL, NULL, &err));
     cr_assert_eq(err.code, WS_ECONFIG);
 }
 
