@@ -14,8 +14,15 @@
  *      AWS_EC2_METADATA_SERVICE_ENDPOINT (default http://169.254.169.254),
  *      unless AWS_EC2_METADATA_DISABLED=true
  *
+ * A half-configured source (a key id without its secret, a role without its
+ * token file) is WS_ECONFIG, not skipped; settings are checked already in
+ * s3_cred_provider_new.  From the shared files, key, secret and token come
+ * whole from one file (credentials file first), never mixed.
+ *
  * Temporary credentials (4, 5, and any with an expiration) are refreshed when
- * less than 5 minutes remain.  A provider is thread-safe.  No secret ever
+ * less than 5 minutes remain; if a refresh fails while the cached ones are
+ * still valid for at least 60 s, those are used and the refresh is retried on
+ * the next call.  A provider is thread-safe.  No secret ever
  * appears in an error message or a log line.
  */
 #ifndef WS_S3_CRED_H
@@ -42,7 +49,7 @@ struct s3_cred_settings
     const char *secret_access_key;
     const char *session_token;
     const char *region;                 /* resolved region, for STS */
-    const char *ca_file;                /* "" = system default */
+    const char *ca_file;                /* "" = system default (caller resolves AWS_CA_BUNDLE) */
     int         verify_tls;
     long        timeout_s;              /* per HTTP request to STS/IMDS */
 };

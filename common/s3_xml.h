@@ -17,7 +17,8 @@
 /*
  * Text of the first element named `tag` in [xml, xml + len), decoded into
  * buf (NUL-terminated).  Returns the decoded length, -1 if there is no such
- * element, -2 if it is malformed (unterminated, bad entity) or does not fit.
+ * element, -2 if it is malformed (unterminated, bad entity), has child
+ * elements, or does not fit.
  */
 int         s3_xml_text(const char *xml, size_t len, const char *tag, char *buf, size_t buflen);
 
@@ -29,12 +30,13 @@ int         s3_xml_text(const char *xml, size_t len, const char *tag, char *buf,
 int         s3_xml_each(const char *xml, size_t len, const char *tag,
                         int (*cb) (const char *inner, size_t innerlen, void *arg), void *arg);
 
-/* Escape text for an XML body (& < > " ').  Returns the length written, or
+/* Escape text for an XML body (& < > " ', and CR as &#13; so it survives
+ * line-ending normalisation).  Returns the length written, or
  * -1 if out is too small (out is always NUL-terminated when outlen > 0). */
 int         s3_xml_escape(const char *in, char *out, size_t outlen);
 
 /* ISO 8601 UTC ("2026-11-24T13:06:11Z", "2026-11-24T13:06:11.123Z",
- * "2026-11-24T13:06:11+00:00") to Unix seconds; -1 if invalid. */
+ * "2026-11-24T13:06:11+00:00") to Unix seconds; -1 if invalid or before 1970. */
 int64_t     s3_time_parse(const char *s);
 
 #endif

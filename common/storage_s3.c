@@ -1446,7 +1446,9 @@ storage_s3_new(const char *uri, const struct cfg_s3 *c, struct ws_err *err)
     }
 
     s->verify_tls = c->verify_tls;
-    snprintf(s->ca_file, sizeof(s->ca_file), "%s", c->ca_file);
+    /* s3_ca_file, else the AWS tools' AWS_CA_BUNDLE */
+    snprintf(s->ca_file, sizeof(s->ca_file), "%s", c->ca_file[0] ? c->ca_file
+             : env_or("AWS_CA_BUNDLE", ""));
     snprintf(s->storage_class, sizeof(s->storage_class), "%s", c->storage_class);
     s->sse = c->sse;
     snprintf(s->sse_kms_key_id, sizeof(s->sse_kms_key_id), "%s", c->sse_kms_key_id);
@@ -1461,7 +1463,7 @@ storage_s3_new(const char *uri, const struct cfg_s3 *c, struct ws_err *err)
     cs.secret_access_key = c->secret_access_key;
     cs.session_token = c->session_token;
     cs.region = s->region;
-    cs.ca_file = c->ca_file;
+    cs.ca_file = s->ca_file;
     cs.verify_tls = c->verify_tls;
     cs.timeout_s = s->connect_timeout;
     s->cred = s3_cred_provider_new(&cs, err);

@@ -324,15 +324,20 @@ try_mount_tmpfs() {
 # and check the data.  MARKER is a distinctive string in one row.  Calls
 # pitr_before_stop, if defined, while the source still runs.  Leaves SRC,
 # REST, REPO, WS_CONF, TARGET and MARKER set (both servers stopped).
+# Another kind of repository (e.g. s3://...): set PITR_REPO to it and define
+# pitr_check_repo LAST_WAL_NAME, which replaces the filesystem checks of the
+# repository's contents.
 pitr_flow() {
     local sock last snap snap3 got got3 log rlog nrestored objdir l
 
-    REPO=$T/repo
+    REPO=${PITR_REPO:-$T/repo}
     WS_CONF=$T/walship.conf
     SRC=$T/src
     REST=$T/restored
     MARKER="walship-plaintext-marker-$RANDOM$RANDOM-$$"
-    mkdir "$REPO" && give_pg "$REPO"
+    if [ -z "${PITR_REPO:-}" ]; then
+        mkdir "$REPO" && give_pg "$REPO"
+    fi
     {
         echo "# walship configuration for $WS_TEST_NAME"
         echo "repo = $REPO"
@@ -390,12 +395,18 @@ pitr_flow() {
     pass "source archived through $last"
     sql "$SRC" "select failed_count from pg_stat_archiver"
     check "[ '$Q' = 0 ]" "pg_stat_archiver.failed_count = 0"
-    objdir=$REPO/wal/00000001/0000000100000000
-    check "[ -f '$REPO/walship.repo' ] && [ -s '$objdir/$last' ]" \
-        "repository has walship.repo and object wal/00000001/0000000100000000/$last"
+    if declare -F pitr_check_repo > /dev/null; then
+        pitr_check_repo "$last"
+    else
+        objdir=$REPO/wal/00000001/0000000100000000
+        check "[ -f '$REPO/walship.repo' ] && [ -s '$objdir/$last' ]" \
+            "repository has walship.repo and object wal/00000001/0000000100000000/$last"
+    fi
     check "grep -q 'walship-archive: archived \"$last\"' '$log'" \
         "server log has walship-archive's line for $last"
-    check "[ -z \"\$(dotfiles '$REPO')\" ]" "no temporary files left in the repository"
+    if [ -z "${PITR_REPO:-}" ]; then
+        check "[ -z \"\$(dotfiles '$REPO')\" ]" "no temporary files left in the repository"
+    fi
     # a test may look at the live source here (define pitr_before_stop)
     if declare -F pitr_before_stop > /dev/null; then
         pitr_before_stop
