@@ -244,6 +244,7 @@ struct xfer
     size_t      body_pos;           /* upload position */
     uint64_t    delivered;          /* bytes given to the sink in this attempt */
     bool        sink_failed;
+    bool        ranged;             /* a Range header was sent: 206 expected */
     struct ws_err *sink_err;
     size_t      cap;
 };
@@ -281,6 +282,15 @@ on_write(char *data, size_t size, size_t nmemb, void *arg)
     long        status = 0;
 
     curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 200 && x->ranged && x->r->sink != NULL)
+    {
+        /* the whole object instead of the range asked for: never splice that */
+        x->sink_failed = true;
+        err_set(x->sink_err, WS_EIO,
+                "S3 server answered a Range request for \"%s\" with the whole object",
+                x->r->key ? x->r->key : "");
+        return 0;
+    }
     if (status >= 200 && status < 300 && x->r->sink != NULL)
     {
         if (filter_write(x->r->sink, data, n, x->sink_err) < 0)
@@ -632,6 +642,7 @@ s3_request(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
         }
         if (r->use_range || delivered_total > 0)
         {
+            x.ranged = true;
             uint64_t    start = r->range_start + delivered_total;
 
             if (r->range_len)
