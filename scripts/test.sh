@@ -22,7 +22,8 @@ bash scripts/build.sh build-asan -DWS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 # a report from its process, so the full output is kept and searched too.
 ASAN_LOG=build-asan/asan-unit.log
 rc=0
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(pwd)/tests/lsan.supp \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -L unit --output-on-failure -j2 -V > "$ASAN_LOG" 2>&1 || rc=$?
 grep -E "tests passed|Synthesis|Failed|FAIL" "$ASAN_LOG" | tail -20
 if grep -nE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$ASAN_LOG"; then
