@@ -58,12 +58,14 @@ out:
 }
 
 /*
- * Compare the existing object `key` with the local file.  0 = identical,
- * -1 with WS_EEXISTS_DIFFERENT (or another error) otherwise.
+ * Compare the existing object `key` with the local file (or, when `mine` is
+ * given, with the plaintext size and XXH64 this process just stored, without
+ * reading the file again).  0 = identical, -1 with WS_EEXISTS_DIFFERENT (or
+ * another error) otherwise.
  */
 static int
 compare_existing(struct repo *repo, const char *key, const char *name, int fd, const char *path,
-                 uint64_t obj_size, struct ws_err *err)
+                 uint64_t obj_size, const struct object_trailer *mine, struct ws_err *err)
 {
     struct filter *hbuf = filter_mem_new(OBJECT_HEADER_MAX);
     struct filter *ebuf = filter_mem_new(OBJECT_END_LEN);
@@ -120,7 +122,12 @@ compare_existing(struct repo *repo, const char *key, const char *name, int fd, c
         err_hint(err, "walship never overwrites an archived file: move the damaged object aside, then archiving resumes.");
         goto out;
     }
-    if (hash_file(fd, path, &size, &xxh, err) < 0)
+    if (mine != NULL)
+    {
+        size = mine->plain_size;
+        xxh = mine->xxh64;
+    }
+    else if (hash_file(fd, path, &size, &xxh, err) < 0)
         goto out;
     if (size != t.plain_size || xxh != t.xxh64)
     {
@@ -191,7 +198,7 @@ archive_push_file(const struct cfg *cfg, struct repo *repo, const struct pg_cont
     /* Already there?  Compare instead of writing. */
     if (storage_head(repo->storage, key, &info, err) == 0)
     {
-        if (compare_existing(repo, key, name, fd, path, info.size, err) < 0)
+        if (compare_existing(repo, key, name, fd, path, info.size, NULL, err) < 0)
             goto out;
         stats->already_archived = true;
         stats->bytes_in = (uint64_t) sb.st_size;
@@ -226,7 +233,7 @@ archive_push_file(const struct cfg *cfg, struct repo *repo, const struct pg_cont
         filter_free(head);
         head = NULL;
         if (storage_head(repo->storage, key, &info, err) < 0 ||
-            compare_existing(repo, key, name, fd, path, info.size, err) < 0)
+            compare_existing(repo, key, name, fd, path, info.size, NULL, err) < 0)
             goto out;
         stats->already_archived = true;
         stats->bytes_in = (uint64_t) sb.st_size;
@@ -235,6 +242,22 @@ archive_push_file(const struct cfg *cfg, struct repo *repo, const struct pg_cont
         goto out;
     }
     object_writer_trailer(head, &trailer);
+    /*
+     * Where create-if-absent is not atomic (some S3 implementations ignore
+     * If-None-Match, Ceph RGW 16 on multipart completion among them), a
+     * concurrent writer of other content may have won: read back the end
+     * record and refuse to report success for content that is not ours.
+     */
+    if ((repo->storage->ops->features & STORAGE_F_ATOMIC_NO_OVERWRITE) == 0)
+    {
+        if (storage_head(repo->storage, key, &info, err) < 0 ||
+            compare_existing(repo, key, name, fd, path, info.size, &trailer, err) < 0)
+        {
+            if (err->code == WS_EEXISTS_DIFFERENT)
+                err_detail(err, "Another process stored different content under the same name at the same time.");
+            goto out;
+        }
+    }
     stats->bytes_in = trailer.plain_size;
     stats->bytes_out = trailer.stored_size + OBJECT_END_LEN + OBJECT_HEADER_FIXED + strlen(key) + 4 +
         (trailer.chunks * (5 + CRYPT_TAG_LEN));

@@ -247,7 +247,38 @@ struct xfer
     bool        ranged;             /* a Range header was sent: 206 expected */
     struct ws_err *sink_err;
     size_t      cap;
+    /* stall detection: s3_timeout seconds without a byte in either direction */
+    long        timeout_s;
+    curl_off_t  last_dl;
+    curl_off_t  last_ul;
+    struct timespec last_move;
+    bool        stalled;
 };
+
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+            curl_off_t ulnow)
+{
+    struct xfer *x = arg;
+    struct timespec now;
+
+    (void) dltotal;
+    (void) ultotal;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (dlnow != x->last_dl || ulnow != x->last_ul || x->last_move.tv_sec == 0)
+    {
+        x->last_dl = dlnow;
+        x->last_ul = ulnow;
+        x->last_move = now;
+        return 0;
+    }
+    if (now.tv_sec - x->last_move.tv_sec >= x->timeout_s)
+    {
+        x->stalled = true;
+        return 1;               /* CURLE_ABORTED_BY_CALLBACK */
+    }
+    return 0;
+}
 
 static size_t
 on_read(char *buf, size_t size, size_t nitems, void *arg)
@@ -596,8 +627,11 @@ s3_request(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, s->connect_timeout);
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, s->timeout);
+        /* libcurl's low-speed check averages over 5 s; this is "no progress for s3_timeout" */
+        x.timeout_s = s->timeout;
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, s->verify_tls ? 1L : 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, s->verify_tls ? 2L : 0L);
         if (s->ca_file[0])
@@ -681,6 +715,12 @@ s3_request(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
                 rc = 0;
                 goto out;
             }
+        }
+        else if (x.stalled)
+        {
+            err_set(err, WS_ETRANSIENT, "S3 %s of \"%s%s\" in bucket \"%s\" timed out: no progress for %ld s (s3_timeout)",
+                    r->op, s->prefix, r->key ? r->key : "", s->bucket, s->timeout);
+            ar = ATTEMPT_RETRY;
         }
         else
             ar = curl_failure(s, r, cc, errbuf, err);
