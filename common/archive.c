@@ -242,22 +242,6 @@ archive_push_file(const struct cfg *cfg, struct repo *repo, const struct pg_cont
         goto out;
     }
     object_writer_trailer(head, &trailer);
-    /*
-     * Where create-if-absent is not atomic (some S3 implementations ignore
-     * If-None-Match, Ceph RGW 16 on multipart completion among them), a
-     * concurrent writer of other content may have won: read back the end
-     * record and refuse to report success for content that is not ours.
-     */
-    if ((repo->storage->ops->features & STORAGE_F_ATOMIC_NO_OVERWRITE) == 0)
-    {
-        if (storage_head(repo->storage, key, &info, err) < 0 ||
-            compare_existing(repo, key, name, fd, path, info.size, &trailer, err) < 0)
-        {
-            if (err->code == WS_EEXISTS_DIFFERENT)
-                err_detail(err, "Another process stored different content under the same name at the same time.");
-            goto out;
-        }
-    }
     stats->bytes_in = trailer.plain_size;
     stats->bytes_out = trailer.stored_size + OBJECT_END_LEN + OBJECT_HEADER_FIXED + strlen(key) + 4 +
         (trailer.chunks * (5 + CRYPT_TAG_LEN));

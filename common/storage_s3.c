@@ -34,6 +34,7 @@
 #include "s3_http.h"
 #include "s3_xml.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -909,6 +910,80 @@ initiate(struct s3_sink *k, struct ws_err *err)
     return rc;
 }
 
+/*
+ * S3's ETag of a completed multipart upload is MD5(MD5(part 1) || ... ||
+ * MD5(part n)) "-" n.  After completing a create-if-absent upload, a HEAD
+ * with another ETag means another writer's object is there: some servers
+ * (Ceph RGW 16) ignore If-None-Match on completion, so this is the check.
+ * Not with SSE-KMS, where ETags are not MD5-based.
+ */
+static int
+verify_completed(struct s3_sink *k, struct ws_err *err)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char digest[16];
+    unsigned int dlen = 16;
+    char        expect[64];
+    char        got[256];
+    struct s3_req r;
+    int         rc;
+
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1)
+    {
+        EVP_MD_CTX_free(md);
+        return err_set(err, WS_EINTERNAL, "MD5 unavailable");
+    }
+    for (int i = 0; i < k->nparts; i++)
+    {
+        const char *e = k->parts[i].etag;
+        unsigned char bin[16];
+        size_t      n = 0;
+
+        while (*e == '"')
+            e++;
+        for (; n < 16 && isxdigit((unsigned char) e[0]) && isxdigit((unsigned char) e[1]); n++, e += 2)
+        {
+            char        hx[3] = {e[0], e[1], 0};
+
+            bin[n] = (unsigned char) strtoul(hx, NULL, 16);
+        }
+        if (n != 16)
+        {
+            EVP_MD_CTX_free(md);
+            return 0;           /* not an MD5 ETag: cannot check, do not guess */
+        }
+        EVP_DigestUpdate(md, bin, 16);
+    }
+    EVP_DigestFinal_ex(md, digest, &dlen);
+    EVP_MD_CTX_free(md);
+    for (int i = 0; i < 16; i++)
+        sprintf(expect + 2 * i, "%02x", digest[i]);
+    sprintf(expect + 32, "-%d", k->nparts);
+
+    memset(&r, 0, sizeof(r));
+    r.op = "HEAD after a multipart upload";
+    r.method = "HEAD";
+    r.key = k->key;
+    rc = s3_request(k->s, &r, err);
+    if (rc == 0)
+    {
+        const char *g = r.etag;
+        size_t      gl;
+
+        while (*g == '"')
+            g++;
+        snprintf(got, sizeof(got), "%s", g);
+        gl = strlen(got);
+        while (gl > 0 && got[gl - 1] == '"')
+            got[--gl] = '\0';
+        if (strcasecmp(got, expect) != 0)
+            rc = err_set(err, WS_EEXISTS, "object \"%s%s\" already exists in bucket \"%s\" (another writer completed first)",
+                         k->s->prefix, k->key, k->s->bucket);
+    }
+    req_done(&r);
+    return rc;
+}
+
 static void
 abort_upload(struct s3_sink *k)
 {
@@ -993,6 +1068,9 @@ complete(struct s3_sink *k, struct ws_err *err)
     return rc;
 }
 
+static int  s3_head(struct storage *st, const char *key, struct storage_info *info,
+                    struct ws_err *err);
+
 static int
 sink_write(struct filter *f, const void *data, size_t len, struct ws_err *err)
 {
@@ -1033,9 +1111,23 @@ sink_finish(struct filter *f, struct ws_err *err)
     {
         if (k->have > 0 && upload_part(k, err) < 0)
             return -1;
+        if (k->flags & STORAGE_PUT_NO_OVERWRITE)
+        {
+            /* servers that ignore If-None-Match on completion: look first */
+            struct storage_info info;
+
+            if (s3_head(&k->s->base, k->key, &info, err) == 0)
+                return err_set(err, WS_EEXISTS, "object \"%s%s\" already exists in bucket \"%s\"",
+                               k->s->prefix, k->key, k->s->bucket);
+            if (err->code != WS_ENOTFOUND)
+                return -1;
+            err_clear(err);
+        }
         if (complete(k, err) < 0)
             return -1;
         k->done = true;
+        if ((k->flags & STORAGE_PUT_NO_OVERWRITE) && k->s->sse != CFG_SSE_KMS)
+            return verify_completed(k, err);
         return 0;
     }
     put_headers(k, hdr, st, true);
