@@ -530,16 +530,25 @@ classify(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
                      s->bucket);
         return ATTEMPT_FAIL;
     }
+    if (r->status == 501 || strcmp(code, "NotImplemented") == 0)
+    {
+        err_set(err, WS_EIO, "%s", what);
+        err_hint(err, "The server does not implement this S3 operation.");
+        return ATTEMPT_FAIL;
+    }
+    if (strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
+        strcmp(code, "PermanentRedirect") == 0 || strcmp(code, "IllegalLocationConstraintException") == 0)
+    {
+        err_set(err, WS_ECONFIG, "%s", what);
+        err_hint(err, "The bucket is in another region than s3_region (\"%s\"), or s3_endpoint points elsewhere.",
+                 s->region);
+        return ATTEMPT_FAIL;
+    }
     if (r->status == 429 || r->status >= 500 || strcmp(code, "SlowDown") == 0 ||
         strcmp(code, "RequestTimeout") == 0 || strcmp(code, "InternalError") == 0)
     {
         err_set(err, WS_ETRANSIENT, "%s", what);
         return ATTEMPT_RETRY;
-    }
-    if (r->status == 501 || strcmp(code, "NotImplemented") == 0)
-    {
-        err_set(err, WS_EIO, "%s", what);
-        return ATTEMPT_FAIL;
     }
     err_set(err, WS_EIO, "%s", what);
     if (r->status == 200 || r->status == 0)
@@ -1172,8 +1181,13 @@ s3_put_open(struct storage *st, const char *key, unsigned flags, struct filter *
     k->s = s;
     k->flags = flags;
     snprintf(k->key, sizeof(k->key), "%s", key);
-    /* small objects (WAL) allocate what they use; a part at most */
-    k->cap = (size_t) s->part_size;
+    /*
+     * One buffer of a part plus 1 MiB: an object of s3_part_size plus the
+     * object format's few hundred bytes of framing (an uncompressed 16 MiB
+     * WAL segment) still goes as one PUT, where If-None-Match is atomic on
+     * every server we know.  Pages are touched only as they fill.
+     */
+    k->cap = (size_t) s->part_size + (1u << 20);
     k->buf = malloc(k->cap);
     if (k->buf == NULL)
     {
