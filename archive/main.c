@@ -9,8 +9,8 @@
  */
 #include "archive.h"
 #include "cfg.h"
+#include "cli.h"
 #include "log.h"
-#include "version.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -37,74 +37,25 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
+    static const struct cli_spec spec = {"walship-archive", usage, 2, "%p %f"};
     struct cfg  cfg;
     struct ws_err err = WS_ERR_INIT;
     struct archive_stats st;
-    char      **rest = NULL;
-    int         nrest = 0;
-    int         npos = 0;
     const char *pos[2] = {NULL, NULL};
-    bool        print_config = false;
     int         rc;
 
     log_init(argv[0], LOG_LEVEL_INFO);
-    if (cfg_load(&cfg, argc, argv, &rest, &nrest, &err) < 0)
+    switch (cli_parse(&spec, argc, argv, &cfg, pos, &err))
     {
-        log_err(&err);
-        rc = exitcode_for(WS_PROG_ARCHIVE, err.code);
-        goto out;
-    }
-    log_set_level(cfg.log_level);
-    for (int i = 0; i < nrest; i++)
-    {
-        if (strcmp(rest[i], "--help") == 0 || strcmp(rest[i], "-h") == 0)
-        {
-            usage(stdout);
+        case CLI_DONE:
             rc = 0;
             goto out;
-        }
-        if (strcmp(rest[i], "--version") == 0 || strcmp(rest[i], "-V") == 0)
-        {
-            printf("walship-archive (walship) %s\n", WALSHIP_VERSION);
-            rc = 0;
-            goto out;
-        }
-        if (strcmp(rest[i], "--print-config") == 0)
-            print_config = true;
-        else if (rest[i][0] == '-' && rest[i][1] != '\0')
-        {
-            err_set(&err, WS_ECONFIG, "unrecognized option \"%s\"", rest[i]);
-            err_hint(&err, "Try \"walship-archive --help\" for more information.");
-            log_err(&err);
+        case CLI_ERROR:
             rc = exitcode_for(WS_PROG_ARCHIVE, err.code);
             goto out;
-        }
-        else if (npos < 2)
-            pos[npos++] = rest[i];
-        else
-            npos++;
+        case CLI_RUN:
+            break;
     }
-    if (cfg_validate(&cfg, !print_config, &err) < 0)
-    {
-        log_err(&err);
-        rc = exitcode_for(WS_PROG_ARCHIVE, err.code);
-        goto out;
-    }
-    if (print_config)
-    {
-        cfg_print(&cfg, stdout);
-        rc = 0;
-        goto out;
-    }
-    if (npos != 2)
-    {
-        err_set(&err, WS_ECONFIG, "expected 2 arguments (%%p %%f), got %d", npos);
-        err_hint(&err, "archive_command = 'walship-archive %%p %%f'");
-        log_err(&err);
-        rc = exitcode_for(WS_PROG_ARCHIVE, err.code);
-        goto out;
-    }
-
     if (archive_push(&cfg, pos[0], pos[1], &st, &err) < 0)
     {
         log_err(&err);
@@ -120,7 +71,6 @@ main(int argc, char **argv)
                  cfg_encryption_name(cfg.encryption), st.seconds * 1000);
     rc = 0;
 out:
-    free(rest);
     cfg_wipe(&cfg);
     return rc;
 }

@@ -9,9 +9,9 @@
  * exits 1 after logging, so the standby keeps trying (docs/exit-codes.md).
  */
 #include "cfg.h"
+#include "cli.h"
 #include "log.h"
 #include "restore.h"
-#include "version.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,80 +40,31 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
+    static const struct cli_spec spec = {"walship-restore", usage, 2, "%f %p"};
     struct cfg  cfg;
     struct ws_err err = WS_ERR_INIT;
     struct restore_stats st;
-    char      **rest = NULL;
-    int         nrest = 0;
-    int         npos = 0;
     const char *pos[2] = {NULL, NULL};
-    bool        print_config = false;
-    enum ws_program prog = WS_PROG_RESTORE;
+    enum cli_result res;
+    enum ws_program prog;
     int         rc;
 
     log_init(argv[0], LOG_LEVEL_INFO);
-    if (cfg_load(&cfg, argc, argv, &rest, &nrest, &err) < 0)
+    res = cli_parse(&spec, argc, argv, &cfg, pos, &err);
+    /* restore_command runs in the data directory; pgdata is "" if cfg_load failed */
+    prog = restore_is_standby(cfg.pgdata[0] ? cfg.pgdata : ".") ? WS_PROG_RESTORE_STANDBY
+        : WS_PROG_RESTORE;
+    switch (res)
     {
-        /* restore_command runs in the data directory */
-        if (restore_is_standby("."))
-            prog = WS_PROG_RESTORE_STANDBY;
-        log_err(&err);
-        rc = exitcode_for(prog, err.code);
-        goto out;
-    }
-    log_set_level(cfg.log_level);
-    if (restore_is_standby(cfg.pgdata))
-        prog = WS_PROG_RESTORE_STANDBY;
-    for (int i = 0; i < nrest; i++)
-    {
-        if (strcmp(rest[i], "--help") == 0 || strcmp(rest[i], "-h") == 0)
-        {
-            usage(stdout);
+        case CLI_DONE:
             rc = 0;
             goto out;
-        }
-        if (strcmp(rest[i], "--version") == 0 || strcmp(rest[i], "-V") == 0)
-        {
-            printf("walship-restore (walship) %s\n", WALSHIP_VERSION);
-            rc = 0;
-            goto out;
-        }
-        if (strcmp(rest[i], "--print-config") == 0)
-            print_config = true;
-        else if (rest[i][0] == '-' && rest[i][1] != '\0')
-        {
-            err_set(&err, WS_ECONFIG, "unrecognized option \"%s\"", rest[i]);
-            err_hint(&err, "Try \"walship-restore --help\" for more information.");
-            log_err(&err);
+        case CLI_ERROR:
             rc = exitcode_for(prog, err.code);
             goto out;
-        }
-        else if (npos < 2)
-            pos[npos++] = rest[i];
-        else
-            npos++;
+        case CLI_RUN:
+            break;
     }
-    if (cfg_validate(&cfg, !print_config, &err) < 0)
-    {
-        log_err(&err);
-        rc = exitcode_for(prog, err.code);
-        goto out;
-    }
-    if (print_config)
-    {
-        cfg_print(&cfg, stdout);
-        rc = 0;
-        goto out;
-    }
-    if (npos != 2)
-    {
-        err_set(&err, WS_ECONFIG, "expected 2 arguments (%%f %%p), got %d", npos);
-        err_hint(&err, "restore_command = 'walship-restore %%f %%p'");
-        log_err(&err);
-        rc = exitcode_for(prog, err.code);
-        goto out;
-    }
-
     if (restore_wal(&cfg, pos[0], pos[1], &st, &err) < 0)
     {
         if (err.code == WS_ENOTFOUND)
@@ -131,7 +82,6 @@ main(int argc, char **argv)
              st.bytes_out, st.seconds * 1000);
     rc = 0;
 out:
-    free(rest);
     cfg_wipe(&cfg);
     return rc;
 }
