@@ -52,6 +52,7 @@
 #define S3_PARTS_MAX 10000
 #define S3_PART_MAX (5ULL * 1024 * 1024 * 1024)
 #define S3_BACKOFF_BASE_MS 100
+#define SINK_SLACK ((size_t) 1 << 20)  /* single-PUT allowance beyond one part */
 #define S3_BACKOFF_MAX_MS 20000
 
 struct storage_s3
@@ -793,7 +794,8 @@ struct s3_sink
     unsigned    flags;
     unsigned char *buf;
     size_t      have;
-    size_t      cap;                /* current part size */
+    size_t      cap;                /* buffer: part_len + SINK_SLACK */
+    size_t      part_len;           /* current part size */
     char        upload_id[1024];
     struct s3_part *parts;
     int         nparts;
@@ -839,6 +841,7 @@ upload_part(struct s3_sink *k, struct ws_err *err)
     const char *hdr[2] = {NULL, NULL};
     char        md5[32];
     char        md5h[64];
+    size_t      send;
     int         rc;
 
     if (k->nparts >= S3_PARTS_MAX)
@@ -848,7 +851,8 @@ upload_part(struct s3_sink *k, struct ws_err *err)
         return err_set(err, WS_EIO, "S3 upload id too long");
     snprintf(query, sizeof(query), "partNumber=%d&uploadId=%s", k->nparts + 1, enc);
     /* Content-MD5 lets the server reject a part damaged in transit */
-    md5_base64(k->buf, k->have, md5);
+    send = k->have < k->part_len ? k->have : k->part_len;
+    md5_base64(k->buf, send, md5);
     snprintf(md5h, sizeof(md5h), "Content-MD5: %s", md5);
     hdr[0] = md5h;
     memset(&r, 0, sizeof(r));
@@ -857,7 +861,7 @@ upload_part(struct s3_sink *k, struct ws_err *err)
     r.key = k->key;
     r.query = query;
     r.body = k->buf;
-    r.body_len = k->have;
+    r.body_len = send;
     r.headers = hdr;
     rc = s3_request(s, &r, err);
     if (rc == 0)
@@ -870,16 +874,18 @@ upload_part(struct s3_sink *k, struct ws_err *err)
         }
         snprintf(k->parts[k->nparts].etag, sizeof(k->parts[k->nparts].etag), "%s", r.etag);
         k->nparts++;
-        k->have = 0;
+        memmove(k->buf, k->buf + send, k->have - send);
+        k->have -= send;
         /* S3 allows parts of different sizes: grow so 10,000 parts reach 5 TiB */
-        if (k->nparts % 1000 == 0 && k->cap * 2 <= S3_PART_MAX)
+        if (k->nparts % 1000 == 0 && k->part_len * 2 <= S3_PART_MAX)
         {
-            unsigned char *nb = realloc(k->buf, k->cap * 2);
+            unsigned char *nb = realloc(k->buf, k->part_len * 2 + SINK_SLACK);
 
             if (nb != NULL)
             {
                 k->buf = nb;
-                k->cap *= 2;
+                k->part_len *= 2;
+                k->cap = k->part_len + SINK_SLACK;
             }
         }
     }
@@ -1118,8 +1124,9 @@ sink_finish(struct filter *f, struct ws_err *err)
 
     if (k->upload_id[0] != '\0')
     {
-        if (k->have > 0 && upload_part(k, err) < 0)
-            return -1;
+        while (k->have > 0)
+            if (upload_part(k, err) < 0)
+                return -1;
         if (k->flags & STORAGE_PUT_NO_OVERWRITE)
         {
             /* servers that ignore If-None-Match on completion: look first */
@@ -1185,9 +1192,11 @@ s3_put_open(struct storage *st, const char *key, unsigned flags, struct filter *
      * One buffer of a part plus 1 MiB: an object of s3_part_size plus the
      * object format's few hundred bytes of framing (an uncompressed 16 MiB
      * WAL segment) still goes as one PUT, where If-None-Match is atomic on
-     * every server we know.  Pages are touched only as they fill.
+     * every server we know.  Multipart parts are exactly s3_part_size (the
+     * last one excepted).  Pages are touched only as they fill.
      */
-    k->cap = (size_t) s->part_size + (1u << 20);
+    k->part_len = (size_t) s->part_size;
+    k->cap = k->part_len + SINK_SLACK;
     k->buf = malloc(k->cap);
     if (k->buf == NULL)
     {
