@@ -1140,27 +1140,8 @@ json_string(const char **pp, const char *end, char *out, size_t outlen, int *too
                 b[0] = (unsigned char) cp;
                 n = 1;
             }
-            else if (cp < 0x800)
-            {
-                b[0] = (unsigned char) (0xC0 | (cp >> 6));
-                b[1] = (unsigned char) (0x80 | (cp & 0x3F));
-                n = 2;
-            }
-            else if (cp < 0x10000)
-            {
-                b[0] = (unsigned char) (0xE0 | (cp >> 12));
-                b[1] = (unsigned char) (0x80 | ((cp >> 6) & 0x3F));
-                b[2] = (unsigned char) (0x80 | (cp & 0x3F));
-                n = 3;
-            }
             else
-            {
-                b[0] = (unsigned char) (0xF0 | (cp >> 18));
-                b[1] = (unsigned char) (0x80 | ((cp >> 12) & 0x3F));
-                b[2] = (unsigned char) (0x80 | ((cp >> 6) & 0x3F));
-                b[3] = (unsigned char) (0x80 | (cp & 0x3F));
-                n = 4;
-            }
+                n = s3_utf8_encode(cp, b);
             if (o + n >= outlen)
                 *toolong = 1;
             else

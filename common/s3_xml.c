@@ -264,39 +264,41 @@ find_element(const char *p, const char *end, const char *tag, size_t taglen,
     return 0;
 }
 
+size_t
+s3_utf8_encode(unsigned long cp, unsigned char b[4])
+{
+    if (cp < 0x80)
+    {
+        b[0] = (unsigned char) cp;
+        return 1;
+    }
+    if (cp < 0x800)
+    {
+        b[0] = (unsigned char) (0xC0 | (cp >> 6));
+        b[1] = (unsigned char) (0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000)
+    {
+        b[0] = (unsigned char) (0xE0 | (cp >> 12));
+        b[1] = (unsigned char) (0x80 | ((cp >> 6) & 0x3F));
+        b[2] = (unsigned char) (0x80 | (cp & 0x3F));
+        return 3;
+    }
+    b[0] = (unsigned char) (0xF0 | (cp >> 18));
+    b[1] = (unsigned char) (0x80 | ((cp >> 12) & 0x3F));
+    b[2] = (unsigned char) (0x80 | ((cp >> 6) & 0x3F));
+    b[3] = (unsigned char) (0x80 | (cp & 0x3F));
+    return 4;
+}
+
 /* Append the UTF-8 encoding of cp to out; -2 if it does not fit. */
 static int
 put_utf8(unsigned long cp, char *out, size_t outlen, size_t *o)
 {
     unsigned char b[4];
-    size_t      n;
+    size_t      n = s3_utf8_encode(cp, b);
 
-    if (cp < 0x80)
-    {
-        b[0] = (unsigned char) cp;
-        n = 1;
-    }
-    else if (cp < 0x800)
-    {
-        b[0] = (unsigned char) (0xC0 | (cp >> 6));
-        b[1] = (unsigned char) (0x80 | (cp & 0x3F));
-        n = 2;
-    }
-    else if (cp < 0x10000)
-    {
-        b[0] = (unsigned char) (0xE0 | (cp >> 12));
-        b[1] = (unsigned char) (0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (unsigned char) (0x80 | (cp & 0x3F));
-        n = 3;
-    }
-    else
-    {
-        b[0] = (unsigned char) (0xF0 | (cp >> 18));
-        b[1] = (unsigned char) (0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (unsigned char) (0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (unsigned char) (0x80 | (cp & 0x3F));
-        n = 4;
-    }
     /* keep one byte for the terminating NUL */
     if (n >= outlen - *o)
         return -2;

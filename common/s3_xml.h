@@ -35,6 +35,9 @@ int         s3_xml_each(const char *xml, size_t len, const char *tag,
  * -1 if out is too small (out is always NUL-terminated when outlen > 0). */
 int         s3_xml_escape(const char *in, char *out, size_t outlen);
 
+/* UTF-8 encoding of code point cp (< 0x110000) into b; returns its length (1..4). */
+size_t      s3_utf8_encode(unsigned long cp, unsigned char b[4]);
+
 /* ISO 8601 UTC ("2026-11-24T13:06:11Z", "2026-11-24T13:06:11.123Z",
  * "2026-11-24T13:06:11+00:00") to Unix seconds; -1 if invalid or before 1970. */
 int64_t     s3_time_parse(const char *s);
