@@ -60,6 +60,10 @@ enum opt_index
     OPT_S3_CONNECT_TIMEOUT,
     OPT_S3_TIMEOUT,
     OPT_S3_MAX_RETRIES,
+    OPT_PG_CONNINFO,
+    OPT_BACKUP_WAL_TIMEOUT,
+    OPT_BACKUP_PART_SIZE,
+    OPT_RECOVER_JOBS,
     OPT_COUNT
 };
 
@@ -118,6 +122,14 @@ static const struct cfg_option cfg_option_table[] = {
         "seconds without progress before an S3 request is abandoned and retried (1..3600)", false},
     [OPT_S3_MAX_RETRIES] = {"s3_max_retries", "5",
         "retries of a failed S3 request (0..100)", false},
+    [OPT_PG_CONNINFO] = {"pg_conninfo", "",
+        "libpq connection string for base backups (default: the PG* environment variables)", false},
+    [OPT_BACKUP_WAL_TIMEOUT] = {"backup_wal_timeout", "300",
+        "seconds without archiving progress before a backup's WAL is declared missing (1..86400)", false},
+    [OPT_BACKUP_PART_SIZE] = {"backup_part_size", "1GB",
+        "split each tablespace archive into objects of about this size (16MB .. 64GB)", false},
+    [OPT_RECOVER_JOBS] = {"recover_jobs", "4",
+        "objects walship-recover fetches and extracts in parallel (1..64)", false},
 };
 
 enum opt_type
@@ -213,6 +225,10 @@ static const struct opt_spec opt_specs[] = {
     [OPT_S3_CONNECT_TIMEOUT] = {OPT_T_INT, 1, 600, false, NULL},
     [OPT_S3_TIMEOUT] = {OPT_T_INT, 1, 3600, false, NULL},
     [OPT_S3_MAX_RETRIES] = {OPT_T_INT, 0, 100, false, NULL},
+    [OPT_PG_CONNINFO] = {OPT_T_STRING, 0, 0, false, NULL},
+    [OPT_BACKUP_WAL_TIMEOUT] = {OPT_T_INT, 1, 86400, false, NULL},
+    [OPT_BACKUP_PART_SIZE] = {OPT_T_SIZE, 0, 0, false, NULL},
+    [OPT_RECOVER_JOBS] = {OPT_T_INT, 1, 64, false, NULL},
 };
 
 _Static_assert(sizeof(cfg_option_table) / sizeof(cfg_option_table[0]) == OPT_COUNT,
@@ -594,6 +610,25 @@ assign(struct cfg *cfg, int idx, const char *value, const struct where *w,
             break;
         case OPT_S3_MAX_RETRIES:
             cfg->s3.max_retries = (int) num;
+            break;
+        case OPT_PG_CONNINFO:
+            set_string(cfg->pg_conninfo, value, len);
+            break;
+        case OPT_BACKUP_WAL_TIMEOUT:
+            cfg->backup_wal_timeout = (int) num;
+            break;
+        case OPT_BACKUP_PART_SIZE:
+            if (size < 16ULL * 1024 * 1024 || size > 64ULL * 1024 * 1024 * 1024)
+            {
+                describe(idx, w, subject, sizeof(subject));
+                err_set(err, WS_ECONFIG, "invalid value for %s: \"%s\" is outside 16MB .. 64GB",
+                        subject, value);
+                goto out;
+            }
+            cfg->backup_part_size = size;
+            break;
+        case OPT_RECOVER_JOBS:
+            cfg->recover_jobs = (int) num;
             break;
         case OPT_COUNT:
             err_set(err, WS_EINTERNAL, "option index %d out of range", idx);
@@ -1217,8 +1252,8 @@ out:
 /* ---- output ------------------------------------------------------------ */
 
 /* A value as text for cfg_print; strings point into cfg. */
-static const char *
-value_text(const struct cfg *cfg, int idx, char *buf, size_t size)
+const char *
+cfg_value_text(const struct cfg *cfg, int idx, char *buf, size_t size)
 {
     switch ((enum opt_index) idx)
     {
@@ -1289,6 +1324,19 @@ value_text(const struct cfg *cfg, int idx, char *buf, size_t size)
         case OPT_S3_MAX_RETRIES:
             snprintf(buf, size, "%d", cfg->s3.max_retries);
             return buf;
+        case OPT_PG_CONNINFO:
+            return cfg->pg_conninfo;
+        case OPT_BACKUP_WAL_TIMEOUT:
+            snprintf(buf, size, "%d", cfg->backup_wal_timeout);
+            return buf;
+        case OPT_BACKUP_PART_SIZE:
+            snprintf(buf, size, "%lluMB", (unsigned long long) (cfg->backup_part_size >> 20));
+            if ((cfg->backup_part_size & ((1u << 20) - 1)) != 0)
+                snprintf(buf, size, "%llu", (unsigned long long) cfg->backup_part_size);
+            return buf;
+        case OPT_RECOVER_JOBS:
+            snprintf(buf, size, "%d", cfg->recover_jobs);
+            return buf;
         case OPT_COUNT:
             break;
     }
@@ -1328,7 +1376,7 @@ cfg_print(const struct cfg *cfg, FILE *out)
         const char *value;
         int         width;
 
-        value = value_text(cfg, i, num, sizeof(num));
+        value = cfg_value_text(cfg, i, num, sizeof(num));
         if (cfg_option_table[i].secret && value[0] != '\0')
             value = "********";
         width = fprintf(out, "%s = ", name);

@@ -97,6 +97,10 @@ struct cfg
     int         retry_delay_ms;                 /* first backoff delay, default 200 */
     char        encryption_key_cache[CFG_MAX_VALUE];    /* dir (tmpfs) or "off" */
     struct cfg_s3 s3;
+    char        pg_conninfo[CFG_MAX_VALUE];     /* base backups; "" = PG* environment */
+    int         backup_wal_timeout;             /* seconds without archiving progress */
+    uint64_t    backup_part_size;               /* bytes per backup data object */
+    int         recover_jobs;                   /* parallel objects in walship-recover */
 
     /* bookkeeping */
     char        config_file[CFG_MAX_VALUE];     /* file actually read, "" if none */
@@ -139,6 +143,11 @@ int         cfg_validate(struct cfg *cfg, bool need_repo, struct ws_err *err);
 /* Print the effective configuration, "key = 'value'  # source", secrets masked. */
 void        cfg_print(const struct cfg *cfg, FILE *out);
 
+/*
+ * The value of option table row idx as text ("" if unset; secrets are NOT
+ * masked: check cfg_options()[idx].secret).  buf holds numbers.
+ */
+const char *cfg_value_text(const struct cfg *cfg, int idx, char *buf, size_t size);
 /* Print the option list for --help. */
 void        cfg_print_help(FILE *out);
 

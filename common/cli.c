@@ -76,3 +76,85 @@ out:
     free(rest);
     return res;
 }
+
+enum cli_result
+cli_parse_options(const struct cli_spec *spec, int argc, char **argv, struct cfg *cfg,
+                  char ***rest, int *nrest, bool *print_config, struct ws_err *err)
+{
+    char      **r = NULL;
+    int         n = 0;
+    int         kept = 0;
+
+    *rest = NULL;
+    *nrest = 0;
+    *print_config = false;
+    if (cfg_load(cfg, argc, argv, &r, &n, err) < 0)
+    {
+        log_err(err);
+        free(r);
+        return CLI_ERROR;
+    }
+    log_set_level(cfg->log_level);
+    for (int i = 0; i < n; i++)
+    {
+        if (strcmp(r[i], "--help") == 0 || strcmp(r[i], "-h") == 0)
+        {
+            spec->usage(stdout);
+            free(r);
+            return CLI_DONE;
+        }
+        if (strcmp(r[i], "--version") == 0 || strcmp(r[i], "-V") == 0)
+        {
+            printf("%s (walship) %s\n", spec->progname, WALSHIP_VERSION);
+            free(r);
+            return CLI_DONE;
+        }
+        if (strcmp(r[i], "--print-config") == 0)
+            *print_config = true;
+        else
+            r[kept++] = r[i];
+    }
+    *rest = r;
+    *nrest = kept;
+    return CLI_RUN;
+}
+
+int
+cli_flag(char **rest, int nrest, int *i, const char *name, char shortname, bool has_value,
+         const char **value, struct ws_err *err)
+{
+    const char *a = rest[*i];
+    size_t      nl = strlen(name);
+
+    *value = NULL;
+    if (a[0] == '-' && a[1] == '-' && strncmp(a + 2, name, nl) == 0 &&
+        (a[2 + nl] == '\0' || a[2 + nl] == '='))
+    {
+        if (a[2 + nl] == '=')
+        {
+            if (!has_value)
+                return err_set(err, WS_ECONFIG, "option \"--%s\" takes no value", name);
+            *value = a + 3 + nl;
+            return 1;
+        }
+    }
+    else if (shortname != 0 && a[0] == '-' && a[1] == shortname)
+    {
+        if (a[2] != '\0')
+        {
+            if (!has_value)
+                return 0;
+            *value = a + 2;
+            return 1;
+        }
+    }
+    else
+        return 0;
+    if (!has_value)
+        return 1;
+    if (*i + 1 >= nrest)
+        return err_set(err, WS_ECONFIG, "option \"%s\" needs a value", a);
+    (*i)++;
+    *value = rest[*i];
+    return 1;
+}

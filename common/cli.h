@@ -6,6 +6,7 @@
 #ifndef WS_CLI_H
 #define WS_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include "cfg.h"
 
@@ -30,5 +31,26 @@ struct cli_spec
  */
 enum cli_result cli_parse(const struct cli_spec *spec, int argc, char **argv, struct cfg *cfg,
                           const char **pos, struct ws_err *err);
+
+/*
+ * For executables with their own options: load the configuration, serve
+ * --help and --version (CLI_DONE), and return in *rest (free() it) every
+ * argument that is not configuration, in order, with --print-config removed
+ * and reported in *print_config.  The caller parses *rest with cli_flag(),
+ * then calls cfg_validate().
+ */
+enum cli_result cli_parse_options(const struct cli_spec *spec, int argc, char **argv,
+                                  struct cfg *cfg, char ***rest, int *nrest, bool *print_config,
+                                  struct ws_err *err);
+
+/*
+ * Match rest[*i] against a flag with a long name ("label") and optional
+ * short letter ('l', or 0).  Flags with a value accept "--label=X",
+ * "--label X", "-l X" and "-lX"; *value points to X and *i moves past what
+ * was consumed.  Returns 1 if matched, 0 if not, -1 (WS_ECONFIG) if the
+ * value is missing or one was given to a flag that takes none.
+ */
+int         cli_flag(char **rest, int nrest, int *i, const char *name, char shortname,
+                     bool has_value, const char **value, struct ws_err *err);
 
 #endif

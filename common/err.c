@@ -157,6 +157,7 @@ err_code_name(enum ws_code code)
         case WS_EMISMATCH: return "cluster mismatch";
         case WS_ENOSPC: return "no space";
         case WS_EINTERNAL: return "internal";
+        case WS_ETIMEOUT: return "timeout";
     }
     return "unknown";
 }

@@ -26,7 +26,8 @@ enum ws_code
     WS_EINPUT,              /* bad input file (wrong size, bad name, unreadable %p) */
     WS_EMISMATCH,           /* repository belongs to another cluster */
     WS_ENOSPC,              /* no space left on device */
-    WS_EINTERNAL            /* out of memory, library failure */
+    WS_EINTERNAL,           /* out of memory, library failure */
+    WS_ETIMEOUT             /* gave up waiting (a backup's WAL never reached the archive) */
 };
 
 struct ws_err

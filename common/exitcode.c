@@ -16,6 +16,10 @@
  * to 1 (after retries and a logged error) and the standby keeps trying and
  * can stream.
  *
+ * Operator tools (walship-basebackup, walship-recover): small distinct codes
+ * a cron job or systemd unit can act on; 7 (transient) is worth retrying
+ * later as it is.
+ *
  * docs/exit-codes.md lists the same table; keep them in step.
  */
 #include "err.h"
@@ -62,6 +66,10 @@ exitcode_for(enum ws_program prog, enum ws_code code)
                 case WS_ECORRUPT: return 4;
                 case WS_EAUTH: return 5;
                 case WS_EMISMATCH: return 6;
+                case WS_ETRANSIENT: return 7;
+                case WS_ENOSPC: return 8;
+                case WS_ETIMEOUT: return 9;
+                case WS_EINPUT: return 10;
                 default: return 1;
             }
     }

@@ -823,6 +823,20 @@ exec_row(struct pg_conn *c, const char *cmd, int min_fields, struct ws_err *err)
     return r;
 }
 
+static int  show_setting(struct pg_conn *c, const char *name, char *buf, size_t len,
+                         struct ws_err *err);
+
+int
+pg_show(struct pg_conn *c, const char *name, char *buf, size_t len, struct ws_err *err)
+{
+    if (check_usable(c, err) < 0)
+        return -1;
+    for (const char *p = name; *p != '\0'; p++)
+        if (!((*p >= 'a' && *p <= 'z') || *p == '_' || (*p >= '0' && *p <= '9')))
+            return err_set(err, WS_EINTERNAL, "invalid setting name \"%s\"", name);
+    return show_setting(c, name, buf, len, err);
+}
+
 static int
 show_setting(struct pg_conn *c, const char *name, char *buf, size_t len, struct ws_err *err)
 {
@@ -966,10 +980,11 @@ build_command(const struct pg_backup_options *o, bool progress, char *cmd, size_
     }
     cmd[n] = '\0';
     n += (size_t) snprintf(cmd + n, len - n,
-                           "', CHECKPOINT '%s', WAL %s, WAIT true, MANIFEST '%s'%s, "
+                           "', CHECKPOINT '%s', WAL %s, WAIT %s, MANIFEST '%s'%s, "
                            "TABLESPACE_MAP %s, PROGRESS %s",
                            o->fast_checkpoint ? "fast" : "spread",
                            o->wal ? "true" : "false",
+                           o->wait_for_archive ? "true" : "false",
                            o->manifest ? "yes" : "no",
                            o->manifest ? ", MANIFEST_CHECKSUMS 'CRC32C'" : "",
                            o->tablespace_map ? "true" : "false",

@@ -85,6 +85,10 @@ struct pg_system
     char        wal_level[32];          /* "replica", "logical", "minimal" */
 };
 
+/* SHOW name (a plain lower-case setting name) into buf. */
+int         pg_show(struct pg_conn *c, const char *name, char *buf, size_t len,
+                    struct ws_err *err);
+
 /* IDENTIFY_SYSTEM plus SHOW wal_segment_size and SHOW wal_level. */
 int         pg_identify_system(struct pg_conn *c, struct pg_system *out, struct ws_err *err);
 
@@ -138,6 +142,8 @@ struct pg_backup_options
     bool        wal;            /* include the WAL needed in base.tar; false: from the archive */
     bool        tablespace_map; /* tablespace_map file in base.tar instead of pg_tblspc links */
     int         max_rate_kb;    /* 0 = unlimited, else 32..1048576 kB/s */
+    bool        wait_for_archive;   /* WAIT true: the server blocks until its archiver
+                                     * has archived the last segment (no timeout) */
 };
 
 struct pg_backup_result
@@ -152,9 +158,9 @@ struct pg_backup_result
 
 /*
  * Run BASE_BACKUP (LABEL, CHECKPOINT, WAL, MANIFEST, PROGRESS, TABLESPACE_MAP,
- * MAX_RATE, WAIT true) and stream the archives into the callbacks.  Blocks
- * for the checkpoint, the transfer and, with archiving on, until the server
- * has archived the last WAL segment.  Refuses servers older than 15 and
+ * MAX_RATE, WAIT) and stream the archives into the callbacks.  Blocks
+ * for the checkpoint, the transfer and, with wait_for_archive and archiving
+ * on, until the server has archived the last WAL segment.  Refuses servers older than 15 and
  * wal_level = minimal (WS_ECONFIG).
  * On success fills *res (release with pg_backup_result_free).  On failure
  * *res holds nothing to release, and when the failure happened during the

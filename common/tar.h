@@ -102,4 +102,28 @@ struct filter *tar_extract_new(const struct tar_extract_opts *o, struct ws_err *
 /* Counters so far (valid after a failure too). */
 void        tar_extract_stats(const struct filter *f, struct tar_extract_stats *out);
 
+/*
+ * tar_split.c: a filter that cuts a tar stream into parts of about
+ * part_size bytes, each a complete tar archive of its own, so the parts can
+ * be stored and extracted independently (in parallel).  Cuts fall only
+ * before a member's header (never between an extended header and its
+ * member, never inside data); a part other than the last gets the two zero
+ * blocks that end an archive.  A member larger than part_size makes its part
+ * larger.  Everything from the end-of-archive blocks on stays in the last
+ * part unchanged.
+ *
+ * open_part(arg, n, &sink) supplies the sink of part n (0, 1, ...) when its
+ * first byte is ready; close_part(arg, sink) receives it back when the part
+ * is complete (the callee finishes and frees it, even on failure).  The
+ * first part is opened on the first write, or at finish if nothing was
+ * written.  Freeing the filter without a successful finish frees (aborts)
+ * the open sink.  The header is parsed only to find member boundaries:
+ * a stream that is not tar fails with WS_ECORRUPT.
+ */
+struct filter *tar_split_new(uint64_t part_size,
+                             int (*open_part) (void *arg, uint32_t part, struct filter **sink,
+                                               struct ws_err *err),
+                             int (*close_part) (void *arg, struct filter *sink, struct ws_err *err),
+                             void *arg, struct ws_err *err);
+
 #endif

@@ -193,9 +193,15 @@ ws_setup() {
     cd "$T" || fail "cd $T"
     mkdir "$T/bin"
     cp "$build/walship-archive" "$build/walship-restore" "$T/bin/" || fail "copy binaries"
-    chmod 755 "$T/bin" "$T/bin/walship-archive" "$T/bin/walship-restore"
+    local b
+    for b in walship-basebackup walship-recover; do
+        [ -x "$build/$b" ] && { cp "$build/$b" "$T/bin/" || fail "copy $b"; }
+    done
+    chmod 755 "$T/bin" "$T/bin"/walship-*
     WS_ARCHIVE=$T/bin/walship-archive
     WS_RESTORE=$T/bin/walship-restore
+    WS_BASEBACKUP=$T/bin/walship-basebackup
+    WS_RECOVER=$T/bin/walship-recover
     info "test dir $T, PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') from $PGBIN, $(id -un)"
 }
 

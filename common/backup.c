@@ -1,0 +1,476 @@
+/*
+ * backup.c — take a base backup into the repository.  See backup.h.
+ */
+#include "backup.h"
+#include "log.h"
+#include "object.h"
+#include "pg.h"
+#include "repo.h"
+#include "storage.h"
+#include "tar.h"
+#include "wal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BACKUP_POLL_MS 250
+
+struct run
+{
+    const struct cfg *cfg;
+    const struct backup_options *o;
+    struct repo *repo;
+    struct backup_info *info;
+
+    /* the archive being received */
+    char        archive[48];        /* "base.tar" */
+    uint32_t    tablespace;
+    /* the object being written: writer head and its byte counter (storage side) */
+    struct filter *count;
+    char        key[STORAGE_KEY_MAX];
+    char        objname[64];
+
+    /* every key this run started, for cleanup on failure */
+    char      **created;
+    size_t      ncreated;
+};
+
+static int64_t
+now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static int
+remember(struct run *r, const char *key, struct ws_err *err)
+{
+    char      **n = realloc(r->created, sizeof(*n) * (r->ncreated + 1));
+
+    if (n == NULL)
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    r->created = n;
+    r->created[r->ncreated] = strdup(key);
+    if (r->created[r->ncreated] == NULL)
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    r->ncreated++;
+    return 0;
+}
+
+/* Open an object writer for backups/<id>/<name>: writer -> count -> storage. */
+static int
+object_open(struct run *r, const char *name, struct filter **head, struct ws_err *err)
+{
+    struct object_params op;
+    struct filter *sink = NULL;
+    struct filter *count;
+
+    *head = NULL;
+    snprintf(r->objname, sizeof(r->objname), "%s", name);
+    if (backup_key(r->info->id, name, r->key, sizeof(r->key), err) < 0)
+        return -1;
+    if (remember(r, r->key, err) < 0)
+        return -1;
+    memset(&op, 0, sizeof(op));
+    op.compression = r->cfg->compression;
+    op.level = r->cfg->compression_level;
+    op.threads = r->cfg->compression_threads;
+    op.master_key = r->repo->encrypted ? r->repo->master : NULL;
+    op.size_hint = UINT64_MAX;
+    if (storage_put_open(r->repo->storage, r->key, STORAGE_PUT_NO_OVERWRITE, &sink, err) < 0)
+        return -1;
+    count = filter_hash_new(sink);
+    if (count == NULL)
+    {
+        filter_free(sink);
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    }
+    r->count = count;
+    *head = object_writer_new(&op, r->key, count, err);
+    if (*head == NULL)
+    {
+        r->count = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Finish the object, record it in the descriptor; frees head either way. */
+static int
+object_close(struct run *r, struct filter *head, uint32_t part, struct ws_err *err)
+{
+    struct object_trailer t;
+    struct backup_object bo;
+    uint64_t    stored = 0;
+    int         rc = -1;
+
+    if (filter_finish(head, err) < 0)
+    {
+        err_prefix(err, "could not store \"%s\"", r->key);
+        goto out;
+    }
+    object_writer_trailer(head, &t);
+    filter_hash_result(r->count, &stored, NULL);
+    memset(&bo, 0, sizeof(bo));
+    snprintf(bo.name, sizeof(bo.name), "%s", r->objname);
+    bo.tablespace = r->tablespace;
+    bo.part = part;
+    bo.size = t.plain_size;
+    bo.stored = stored;
+    bo.xxh64 = t.xxh64;
+    if (backup_info_add_object(r->info, &bo, err) < 0)
+        goto out;
+    r->info->stored += stored;
+    log_debug("stored \"%s\": %" PRIu64 " -> %" PRIu64 " bytes", r->key, bo.size, stored);
+    rc = 0;
+out:
+    filter_free(head);
+    r->count = NULL;
+    return rc;
+}
+
+static int
+part_open(void *arg, uint32_t part, struct filter **sink, struct ws_err *err)
+{
+    struct run *r = arg;
+    char        name[64];
+
+    snprintf(name, sizeof(name), "%s.%u", r->archive, part);
+    return object_open(r, name, sink, err);
+}
+
+static int
+part_close(void *arg, struct filter *sink, struct ws_err *err)
+{
+    struct run *r = arg;
+    const char *dot = strrchr(r->objname, '.');
+
+    return object_close(r, sink, dot ? (uint32_t) strtoul(dot + 1, NULL, 10) : 0, err);
+}
+
+static int
+cb_archive_begin(void *arg, const char *name, const struct pg_tablespace *ts,
+                 struct filter **sink, struct ws_err *err)
+{
+    struct run *r = arg;
+
+    if (strlen(name) >= sizeof(r->archive))
+        return err_set(err, WS_EIO, "archive name \"%s\" from the server is too long", name);
+    snprintf(r->archive, sizeof(r->archive), "%s", name);
+    r->tablespace = ts->oid;
+    if (ts->oid != 0 && backup_info_add_tablespace(r->info, ts->oid, ts->location, err) < 0)
+        return -1;
+    *sink = tar_split_new(r->cfg->backup_part_size, part_open, part_close, r, err);
+    return *sink ? 0 : -1;
+}
+
+static int
+cb_archive_end(void *arg, struct filter *sink, struct ws_err *err)
+{
+    struct run *r = arg;
+    int         rc = filter_finish(sink, err);
+
+    filter_free(sink);
+    if (rc == 0)
+        log_debug("archive \"%s\" stored", r->archive);
+    return rc;
+}
+
+static int
+cb_manifest_begin(void *arg, struct filter **sink, struct ws_err *err)
+{
+    struct run *r = arg;
+
+    r->tablespace = 0;
+    return object_open(r, BACKUP_MANIFEST_NAME, sink, err);
+}
+
+static int
+cb_manifest_end(void *arg, struct filter *sink, struct ws_err *err)
+{
+    return object_close(arg, sink, 0, err);
+}
+
+static void
+cb_progress(void *arg, uint64_t done, uint64_t total)
+{
+    struct run *r = arg;
+
+    r->o->progress(r->o->arg, done, total);
+}
+
+static void
+status(const struct backup_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+status(const struct backup_options *o, const char *fmt, ...)
+{
+    char        msg[512];
+    va_list     ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (o->status)
+        o->status(o->arg, msg);
+    else
+        log_info("%s", msg);
+}
+
+/*
+ * Wait until every segment from first to last is in the repository; the
+ * timeout counts from the last progress.
+ */
+static int
+wait_for_wal(struct run *r, uint32_t tli, uint64_t first, uint64_t last, struct ws_err *err)
+{
+    uint32_t    segsize = r->repo->desc.wal_segment_size;
+    int64_t     timeout_us = (int64_t) r->cfg->backup_wal_timeout * 1000000;
+    int64_t     last_progress = now_us();
+    int64_t     last_note = last_progress;
+    uint64_t    seg = first;
+    char        name[32];
+    char        key[STORAGE_KEY_MAX];
+
+    while (seg <= last)
+    {
+        struct storage_info si;
+
+        wal_segment_name(name, sizeof(name), tli, seg, segsize);
+        if (wal_repo_key(name, key, sizeof(key)) < 0)
+            return err_set(err, WS_EINTERNAL, "no repository key for \"%s\"", name);
+        if (storage_head(r->repo->storage, key, &si, err) == 0)
+        {
+            seg++;
+            last_progress = now_us();
+            continue;
+        }
+        if (err->code != WS_ENOTFOUND)
+            return -1;
+        err_clear(err);
+        if (now_us() - last_progress > timeout_us)
+        {
+            err_set(err, WS_ETIMEOUT,
+                    "WAL file \"%s\" needed to make the backup consistent did not reach the repository within %d seconds",
+                    name, r->cfg->backup_wal_timeout);
+            err_detail(err, "The backup is not usable without the WAL from %s on, so its data is removed again.",
+                       r->info->start_wal);
+            err_hint(err, "Check that archive_command calls walship-archive with this repository (\"%s\") and succeeds: see pg_stat_archiver and the server log.  Raise backup_wal_timeout if archiving is only slow.",
+                     r->repo->storage->location);
+            return -1;
+        }
+        if (now_us() - last_note > 10 * 1000000)
+        {
+            status(r->o, "still waiting for WAL file \"%s\" to be archived", name);
+            last_note = now_us();
+        }
+        sleep_ms(BACKUP_POLL_MS);
+    }
+    return 0;
+}
+
+/* An unused id: the start second, later if a backup already uses it. */
+static int
+choose_id(struct run *r, struct ws_err *err)
+{
+    for (int tries = 0; tries < 5; tries++)
+    {
+        char        key[STORAGE_KEY_MAX];
+        struct storage_info si;
+
+        backup_id_format(time(NULL), r->info->id);
+        if (backup_key(r->info->id, "base.tar.0", key, sizeof(key), err) < 0)
+            return -1;
+        if (storage_head(r->repo->storage, key, &si, err) < 0)
+        {
+            if (err->code != WS_ENOTFOUND)
+                return -1;
+            err_clear(err);
+            if (backup_key(r->info->id, BACKUP_INFO_NAME, key, sizeof(key), err) < 0)
+                return -1;
+            if (storage_head(r->repo->storage, key, &si, err) < 0)
+            {
+                if (err->code != WS_ENOTFOUND)
+                    return -1;
+                err_clear(err);
+                return 0;
+            }
+        }
+        sleep_ms(1000);
+    }
+    return err_set(err, WS_EIO, "could not find an unused backup id in repository \"%s\"",
+                   r->repo->storage->location);
+}
+
+static void
+cleanup_created(struct run *r)
+{
+    struct ws_err e = WS_ERR_INIT;
+
+    if (r->ncreated == 0 || r->repo == NULL)
+        return;
+    if (storage_remove_many(r->repo->storage, (const char *const *) r->created, r->ncreated,
+                            &e) < 0)
+        log_warning("could not remove the objects of the failed backup %s: %s", r->info->id,
+                    e.msg);
+    else
+        log_info("removed the %zu objects of the failed backup %s", r->ncreated, r->info->id);
+}
+
+int
+backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_info *out,
+           struct ws_err *err)
+{
+    struct run  r;
+    struct pg_conn *conn = NULL;
+    struct pg_system sys;
+    struct pg_control bind;
+    struct pg_backup_options bo;
+    struct pg_backup_callbacks cb;
+    struct pg_backup_result res;
+    char        archive_mode[32];
+    char        label[256];
+    bool        have_res = false;
+    bool        done = false;
+    uint32_t    segsize;
+    int         rc = -1;
+
+    memset(&r, 0, sizeof(r));
+    memset(out, 0, sizeof(*out));
+    memset(&res, 0, sizeof(res));
+    r.cfg = cfg;
+    r.o = o;
+    r.info = out;
+
+    if (pg_connect_replication(cfg->pg_conninfo, &conn, err) < 0)
+        goto out;
+    if (pg_identify_system(conn, &sys, err) < 0)
+        goto out;
+    if (sys.server_version < PG_MIN_SERVER_VERSION)
+    {
+        err_set(err, WS_ECONFIG, "server version %d.%d is not supported", sys.server_version / 10000,
+                sys.server_version % 10000);
+        err_hint(err, "walship-basebackup needs PostgreSQL 15 or later.");
+        goto out;
+    }
+    if (strcmp(sys.wal_level, "minimal") == 0)
+    {
+        err_set(err, WS_ECONFIG, "wal_level is \"minimal\": the server cannot take base backups for archive recovery");
+        err_hint(err, "Set wal_level = replica (and archive_mode = on) and restart the server.");
+        goto out;
+    }
+    if (pg_show(conn, "archive_mode", archive_mode, sizeof(archive_mode), err) < 0)
+        goto out;
+    if (strcmp(archive_mode, "off") == 0)
+    {
+        err_set(err, WS_ECONFIG, "archive_mode is off: the WAL that makes the backup consistent would never reach the repository");
+        err_hint(err, "Set archive_mode = on and archive_command = 'walship-archive %%p %%f' and restart the server.");
+        goto out;
+    }
+
+    memset(&bind, 0, sizeof(bind));
+    bind.system_identifier = sys.system_identifier;
+    bind.wal_segment_size = sys.wal_segment_size;
+    bind.pg_major = (uint32_t) (sys.server_version / 10000);
+    if (repo_open(cfg, &bind, &r.repo, err) < 0)
+        goto out;
+    segsize = r.repo->desc.wal_segment_size;
+    if (choose_id(&r, err) < 0)
+        goto out;
+
+    out->format = BACKUP_INFO_FORMAT;
+    if (o->label != NULL)
+        snprintf(label, sizeof(label), "%s", o->label);
+    else
+        snprintf(label, sizeof(label), "walship %s", out->id);
+    snprintf(out->label, sizeof(out->label), "%s", label);
+    out->system_identifier = sys.system_identifier;
+    out->pg_version = sys.server_version;
+    snprintf(out->compression, sizeof(out->compression), "%s", cfg_compression_name(cfg->compression));
+    snprintf(out->encryption, sizeof(out->encryption), "%s", cfg_encryption_name(cfg->encryption));
+    out->start_time_us = now_us();
+
+    memset(&bo, 0, sizeof(bo));
+    bo.label = label;
+    bo.fast_checkpoint = o->fast_checkpoint;
+    bo.manifest = true;
+    bo.wal = false;
+    bo.tablespace_map = false;
+    bo.max_rate_kb = o->max_rate_kb;
+    bo.wait_for_archive = false;    /* we wait ourselves, with a timeout */
+    memset(&cb, 0, sizeof(cb));
+    cb.archive_begin = cb_archive_begin;
+    cb.archive_end = cb_archive_end;
+    cb.manifest_begin = cb_manifest_begin;
+    cb.manifest_end = cb_manifest_end;
+    cb.progress = o->progress ? cb_progress : NULL;
+    cb.arg = &r;
+    status(o, "starting backup %s of system %" PRIu64 " (%s checkpoint)", out->id,
+           sys.system_identifier, o->fast_checkpoint ? "fast" : "spread");
+    if (pg_base_backup(conn, &bo, &cb, &res, err) < 0)
+        goto out;
+    have_res = true;
+    out->stop_time_us = now_us();
+    pg_disconnect(conn);
+    conn = NULL;
+
+    out->start_lsn = res.start_lsn;
+    out->stop_lsn = res.stop_lsn;
+    out->start_timeline = res.start_tli;
+    out->timeline = res.stop_tli;
+    for (int i = 0; i < out->nobjects; i++)
+        if (strcmp(out->objects[i].name, BACKUP_MANIFEST_NAME) != 0)
+            out->size += out->objects[i].size;
+    {
+        uint64_t    first = wal_lsn_to_segno(res.start_lsn, segsize);
+        /* the segment holding the last byte before the stop point (XLByteToPrevSeg) */
+        uint64_t    last = wal_lsn_to_segno(res.stop_lsn - 1, segsize);
+        uint32_t    tli = res.stop_tli;
+
+        wal_segment_name(out->start_wal, sizeof(out->start_wal), res.start_tli, first, segsize);
+        wal_segment_name(out->stop_wal, sizeof(out->stop_wal), res.stop_tli, last, segsize);
+        if (res.start_tli != res.stop_tli)
+            first = last;       /* the timeline changed during the backup: check what we can name */
+        status(o, "backup data stored; waiting for WAL %s .. %s to be archived",
+               out->start_wal, out->stop_wal);
+        if (wait_for_wal(&r, tli, first, last, err) < 0)
+            goto out;
+    }
+    out->wal_time_us = now_us();
+    if (backup_info_store(r.repo, out, err) < 0)
+    {
+        err_prefix(err, "could not store the descriptor of backup %s", out->id);
+        goto out;
+    }
+    done = true;
+    rc = 0;
+out:
+    if (rc < 0 && !done)
+        cleanup_created(&r);
+    if (have_res)
+        pg_backup_result_free(&res);
+    pg_disconnect(conn);
+    for (size_t i = 0; i < r.ncreated; i++)
+        free(r.created[i]);
+    free(r.created);
+    repo_close(r.repo);
+    if (rc < 0)
+        backup_info_free(out);
+    return rc;
+}

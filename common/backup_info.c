@@ -1,0 +1,955 @@
+/*
+ * backup_info.c — backup descriptors, listing and choice.  See backup_info.h.
+ */
+#include "backup_info.h"
+#include "object.h"
+#include "pg.h"
+#include "storage.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void
+backup_info_free(struct backup_info *b)
+{
+    if (b == NULL)
+        return;
+    free(b->objects);
+    free(b->tablespaces);
+    b->objects = NULL;
+    b->tablespaces = NULL;
+    b->nobjects = 0;
+    b->ntablespaces = 0;
+}
+
+bool
+backup_id_valid(const char *s)
+{
+    /* YYYYMMDDTHHMMSSZ */
+    if (s == NULL || strlen(s) != BACKUP_ID_LEN - 1)
+        return false;
+    for (int i = 0; i < 16; i++)
+    {
+        if (i == 8)
+        {
+            if (s[i] != 'T')
+                return false;
+        }
+        else if (i == 15)
+        {
+            if (s[i] != 'Z')
+                return false;
+        }
+        else if (!isdigit((unsigned char) s[i]))
+            return false;
+    }
+    return true;
+}
+
+void
+backup_id_format(int64_t t, char out[BACKUP_ID_LEN])
+{
+    time_t      tt = (time_t) t;
+    struct tm   tm;
+
+    gmtime_r(&tt, &tm);
+    strftime(out, BACKUP_ID_LEN, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+int
+backup_key(const char *id, const char *name, char *buf, size_t len, struct ws_err *err)
+{
+    int         n = snprintf(buf, len, BACKUP_PREFIX "%s/%s", id, name);
+
+    if (n < 0 || (size_t) n >= len)
+        return err_set(err, WS_EINTERNAL, "backup key too long");
+    return 0;
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+void
+backup_time_format(int64_t us, char *buf, size_t len)
+{
+    time_t      t;
+    struct tm   tm;
+    char        base[32];
+    int64_t     frac = us % 1000000;
+
+    if (frac < 0)
+        frac += 1000000;
+    t = (time_t) ((us - frac) / 1000000);
+    gmtime_r(&t, &tm);
+    strftime(base, sizeof(base), "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%06" PRId64 "+00", base, frac);
+}
+
+static int
+digits(const char **p, int n, int *out)
+{
+    int         v = 0;
+
+    for (int i = 0; i < n; i++)
+    {
+        if (!isdigit((unsigned char) (*p)[i]))
+            return -1;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+int
+backup_time_parse(const char *s, int64_t *us, struct ws_err *err)
+{
+    const char *p = s;
+    struct tm   tm;
+    int         y, mo, d, h, mi, sec = 0, frac = 0, fdig = 0;
+    int         off = 0;
+    bool        zoned = false;
+    time_t      t;
+
+    memset(&tm, 0, sizeof(tm));
+    while (*p == ' ')
+        p++;
+    if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 || *p++ != '-' ||
+        digits(&p, 2, &d) < 0 || (*p != ' ' && *p != 'T'))
+        goto bad;
+    p++;
+    if (digits(&p, 2, &h) < 0 || *p++ != ':' || digits(&p, 2, &mi) < 0)
+        goto bad;
+    if (*p == ':')
+    {
+        p++;
+        if (digits(&p, 2, &sec) < 0)
+            goto bad;
+        if (*p == '.')
+        {
+            p++;
+            if (!isdigit((unsigned char) *p))
+                goto bad;
+            while (isdigit((unsigned char) *p))
+            {
+                if (fdig < 6)
+                {
+                    frac = frac * 10 + (*p - '0');
+                    fdig++;
+                }
+                p++;
+            }
+            while (fdig < 6)
+            {
+                frac *= 10;
+                fdig++;
+            }
+        }
+    }
+    while (*p == ' ')
+        p++;
+    if (*p == 'Z' || *p == 'z')
+    {
+        zoned = true;
+        p++;
+    }
+    else if (strncmp(p, "UTC", 3) == 0)
+    {
+        zoned = true;
+        p += 3;
+    }
+    else if (*p == '+' || *p == '-')
+    {
+        int         sign = *p == '-' ? -1 : 1;
+        int         oh, om = 0;
+
+        p++;
+        if (digits(&p, 2, &oh) < 0)
+            goto bad;
+        if (*p == ':')
+            p++;
+        if (isdigit((unsigned char) *p) && digits(&p, 2, &om) < 0)
+            goto bad;
+        if (oh > 15 || om > 59)
+            goto bad;
+        off = sign * (oh * 3600 + om * 60);
+        zoned = true;
+    }
+    while (*p == ' ')
+        p++;
+    if (*p != '\0')
+        goto bad;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
+        goto bad;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    if (zoned)
+        t = timegm(&tm) - off;
+    else
+    {
+        tm.tm_isdst = -1;
+        t = mktime(&tm);
+    }
+    if (t == (time_t) -1)
+        goto bad;
+    /* mktime/timegm normalise 31 February into March: refuse instead */
+    {
+        struct tm   chk;
+        time_t      local = zoned ? t + off : t;
+
+        if (zoned)
+            gmtime_r(&local, &chk);
+        else
+            localtime_r(&local, &chk);
+        if (chk.tm_mday != d || chk.tm_mon != mo - 1)
+            goto bad;
+    }
+    *us = (int64_t) t * 1000000 + frac;
+    return 0;
+bad:
+    err_set(err, WS_EINPUT, "invalid timestamp \"%s\"", s);
+    err_hint(err, "Use the form 'YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM]', for example '2026-12-03 14:05:00+00'.");
+    return -1;
+}
+
+/* ---- the descriptor ------------------------------------------------------ */
+
+struct sbuf
+{
+    char       *p;
+    size_t      len;
+    size_t      cap;
+    bool        oom;
+};
+
+static void
+sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+    va_list     ap;
+    int         n;
+
+    if (b->oom)
+        return;
+    for (;;)
+    {
+        va_start(ap, fmt);
+        n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+        {
+            b->oom = true;
+            return;
+        }
+        if (b->p != NULL && b->len + (size_t) n < b->cap)
+        {
+            b->len += (size_t) n;
+            return;
+        }
+        {
+            size_t      ncap = (b->cap ? b->cap * 2 : 4096) + (size_t) n;
+            char       *np = realloc(b->p, ncap);
+
+            if (np == NULL)
+            {
+                b->oom = true;
+                return;
+            }
+            b->p = np;
+            b->cap = ncap;
+        }
+    }
+}
+
+/* Values are single-line; a quoted form keeps spaces and odd bytes. */
+static void
+sb_quoted(struct sbuf *b, const char *key, const char *v)
+{
+    sb_printf(b, "%s = '", key);
+    for (const char *p = v; *p != '\0'; p++)
+    {
+        unsigned char c = (unsigned char) *p;
+
+        if (c == '\'' || c == '\\')
+            sb_printf(b, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            sb_printf(b, "\\x%02x", c);
+        else
+            sb_printf(b, "%c", c);
+    }
+    sb_printf(b, "'\n");
+}
+
+char *
+backup_info_format(const struct backup_info *b)
+{
+    struct sbuf s = {NULL, 0, 0, false};
+    char        t[64];
+    char        lsn[PG_LSN_LEN];
+
+    sb_printf(&s, "# walship base backup descriptor\n");
+    sb_printf(&s, "format = %d\n", BACKUP_INFO_FORMAT);
+    sb_printf(&s, "id = %s\n", b->id);
+    sb_quoted(&s, "label", b->label);
+    sb_printf(&s, "status = complete\n");
+    sb_printf(&s, "system_identifier = %" PRIu64 "\n", b->system_identifier);
+    sb_printf(&s, "pg_version = %d\n", b->pg_version);
+    sb_printf(&s, "start_timeline = %u\n", b->start_timeline);
+    sb_printf(&s, "timeline = %u\n", b->timeline);
+    pg_lsn_format(b->start_lsn, lsn, sizeof(lsn));
+    sb_printf(&s, "start_lsn = %s\n", lsn);
+    pg_lsn_format(b->stop_lsn, lsn, sizeof(lsn));
+    sb_printf(&s, "stop_lsn = %s\n", lsn);
+    sb_printf(&s, "start_wal = %s\n", b->start_wal);
+    sb_printf(&s, "stop_wal = %s\n", b->stop_wal);
+    backup_time_format(b->start_time_us, t, sizeof(t));
+    sb_printf(&s, "start_time = '%s'\n", t);
+    backup_time_format(b->stop_time_us, t, sizeof(t));
+    sb_printf(&s, "stop_time = '%s'\n", t);
+    backup_time_format(b->wal_time_us, t, sizeof(t));
+    sb_printf(&s, "wal_time = '%s'\n", t);
+    sb_printf(&s, "compression = %s\n", b->compression);
+    sb_printf(&s, "encryption = %s\n", b->encryption);
+    sb_printf(&s, "size = %" PRIu64 "\n", b->size);
+    sb_printf(&s, "stored = %" PRIu64 "\n", b->stored);
+    for (int i = 0; i < b->ntablespaces; i++)
+    {
+        char        k[64];
+
+        snprintf(k, sizeof(k), "tablespace.%u", b->tablespaces[i].oid);
+        sb_quoted(&s, k, b->tablespaces[i].location);
+    }
+    sb_printf(&s, "# object = name tablespace part size stored xxh64\n");
+    for (int i = 0; i < b->nobjects; i++)
+    {
+        const struct backup_object *o = &b->objects[i];
+
+        sb_printf(&s, "object = %s %u %u %" PRIu64 " %" PRIu64 " %016" PRIx64 "\n", o->name,
+                  o->tablespace, o->part, o->size, o->stored, o->xxh64);
+    }
+    if (s.oom)
+    {
+        free(s.p);
+        return NULL;
+    }
+    return s.p;
+}
+
+int
+backup_info_add_object(struct backup_info *b, const struct backup_object *o, struct ws_err *err)
+{
+    struct backup_object *n = realloc(b->objects, sizeof(*n) * (size_t) (b->nobjects + 1));
+
+    if (n == NULL)
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    b->objects = n;
+    b->objects[b->nobjects++] = *o;
+    return 0;
+}
+
+int
+backup_info_add_tablespace(struct backup_info *b, uint32_t oid, const char *location,
+                           struct ws_err *err)
+{
+    struct backup_tablespace *n;
+
+    if (strlen(location) >= sizeof(n->location))
+        return err_set(err, WS_EINPUT, "tablespace location \"%s\" is too long", location);
+    n = realloc(b->tablespaces, sizeof(*n) * (size_t) (b->ntablespaces + 1));
+    if (n == NULL)
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    b->tablespaces = n;
+    n[b->ntablespaces].oid = oid;
+    strcpy(n[b->ntablespaces].location, location);
+    b->ntablespaces++;
+    return 0;
+}
+
+/* Parse a value: 'quoted' (with \\ escapes) or bare up to end of line. */
+static int
+parse_value(const char *p, char *out, size_t len)
+{
+    size_t      n = 0;
+
+    if (*p != '\'')
+    {
+        n = strlen(p);
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+            n--;
+        if (n >= len)
+            return -1;
+        memcpy(out, p, n);
+        out[n] = '\0';
+        return 0;
+    }
+    for (p++; *p != '\''; p++)
+    {
+        char        c = *p;
+
+        if (c == '\0')
+            return -1;
+        if (c == '\\')
+        {
+            p++;
+            if (*p == 'x' && isxdigit((unsigned char) p[1]) && isxdigit((unsigned char) p[2]))
+            {
+                char        hex[3] = {p[1], p[2], 0};
+
+                c = (char) strtol(hex, NULL, 16);
+                p += 2;
+            }
+            else if (*p == '\0')
+                return -1;
+            else
+                c = *p;
+        }
+        if (n + 1 >= len)
+            return -1;
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+static int
+parse_u64(const char *s, uint64_t *out)
+{
+    char       *end;
+
+    if (!isdigit((unsigned char) *s))
+        return -1;
+    errno = 0;
+    *out = strtoull(s, &end, 10);
+    return (errno != 0 || *end != '\0') ? -1 : 0;
+}
+
+int
+backup_info_parse(const char *text, const char *what, struct backup_info *b, struct ws_err *err)
+{
+    const char *line = text;
+    int         lineno = 0;
+    char        key[64];
+    char       *val = NULL;
+    int         rc = -1;
+    unsigned    seen = 0;
+    enum { S_FORMAT = 1, S_ID = 2, S_SYSID = 4, S_START = 8, S_STOP = 16, S_TL = 32,
+           S_STATUS = 64, S_STOPT = 128 };
+
+    memset(b, 0, sizeof(*b));
+    val = malloc(CFG_MAX_VALUE);
+    if (val == NULL)
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    while (*line != '\0')
+    {
+        const char *eol = strchr(line, '\n');
+        size_t      ll = eol ? (size_t) (eol - line) : strlen(line);
+        char        buf[CFG_MAX_VALUE + 128];
+        char       *p, *k;
+        uint64_t    u;
+
+        lineno++;
+        if (ll >= sizeof(buf))
+        {
+            err_set(err, WS_ECORRUPT, "backup descriptor \"%s\": line %d is too long", what, lineno);
+            goto out;
+        }
+        memcpy(buf, line, ll);
+        buf[ll] = '\0';
+        line = eol ? eol + 1 : line + ll;
+        p = buf;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '#' || *p == '\0' || *p == '\r')
+            continue;
+        k = p;
+        while (*p != '\0' && *p != ' ' && *p != '=')
+            p++;
+        if ((size_t) (p - k) >= sizeof(key))
+            goto syntax;
+        memcpy(key, k, (size_t) (p - k));
+        key[p - k] = '\0';
+        while (*p == ' ')
+            p++;
+        if (*p++ != '=')
+            goto syntax;
+        while (*p == ' ')
+            p++;
+        if (parse_value(p, val, CFG_MAX_VALUE) < 0)
+            goto syntax;
+
+        if (strcmp(key, "format") == 0)
+        {
+            if (parse_u64(val, &u) < 0)
+                goto syntax;
+            if (u != BACKUP_INFO_FORMAT)
+            {
+                err_set(err, WS_ECORRUPT, "backup descriptor \"%s\" has format %s, this walship reads format %d",
+                        what, val, BACKUP_INFO_FORMAT);
+                err_hint(err, "Use the walship version that wrote the backup, or a newer one.");
+                goto out;
+            }
+            b->format = (int) u;
+            seen |= S_FORMAT;
+        }
+        else if (strcmp(key, "id") == 0)
+        {
+            if (!backup_id_valid(val))
+                goto syntax;
+            strcpy(b->id, val);
+            seen |= S_ID;
+        }
+        else if (strcmp(key, "label") == 0)
+            snprintf(b->label, sizeof(b->label), "%s", val);
+        else if (strcmp(key, "status") == 0)
+        {
+            if (strcmp(val, "complete") != 0)
+                goto syntax;
+            seen |= S_STATUS;
+        }
+        else if (strcmp(key, "system_identifier") == 0)
+        {
+            if (parse_u64(val, &b->system_identifier) < 0)
+                goto syntax;
+            seen |= S_SYSID;
+        }
+        else if (strcmp(key, "pg_version") == 0)
+        {
+            if (parse_u64(val, &u) < 0 || u > 10000000)
+                goto syntax;
+            b->pg_version = (int) u;
+        }
+        else if (strcmp(key, "start_timeline") == 0 || strcmp(key, "timeline") == 0)
+        {
+            if (parse_u64(val, &u) < 0 || u == 0 || u > UINT32_MAX)
+                goto syntax;
+            if (key[0] == 's')
+                b->start_timeline = (uint32_t) u;
+            else
+            {
+                b->timeline = (uint32_t) u;
+                seen |= S_TL;
+            }
+        }
+        else if (strcmp(key, "start_lsn") == 0)
+        {
+            if (pg_lsn_parse(val, &b->start_lsn) < 0)
+                goto syntax;
+            seen |= S_START;
+        }
+        else if (strcmp(key, "stop_lsn") == 0)
+        {
+            if (pg_lsn_parse(val, &b->stop_lsn) < 0)
+                goto syntax;
+            seen |= S_STOP;
+        }
+        else if (strcmp(key, "start_wal") == 0 || strcmp(key, "stop_wal") == 0)
+        {
+            if (strlen(val) != 24)
+                goto syntax;
+            strcpy(key[2] == 'a' ? b->start_wal : b->stop_wal, val);
+        }
+        else if (strcmp(key, "start_time") == 0 || strcmp(key, "stop_time") == 0 ||
+                 strcmp(key, "wal_time") == 0)
+        {
+            int64_t     t;
+            struct ws_err terr = WS_ERR_INIT;
+
+            if (backup_time_parse(val, &t, &terr) < 0)
+                goto syntax;
+            if (strcmp(key, "start_time") == 0)
+                b->start_time_us = t;
+            else if (strcmp(key, "stop_time") == 0)
+            {
+                b->stop_time_us = t;
+                seen |= S_STOPT;
+            }
+            else
+                b->wal_time_us = t;
+        }
+        else if (strcmp(key, "compression") == 0)
+            snprintf(b->compression, sizeof(b->compression), "%s", val);
+        else if (strcmp(key, "encryption") == 0)
+            snprintf(b->encryption, sizeof(b->encryption), "%s", val);
+        else if (strcmp(key, "size") == 0)
+        {
+            if (parse_u64(val, &b->size) < 0)
+                goto syntax;
+        }
+        else if (strcmp(key, "stored") == 0)
+        {
+            if (parse_u64(val, &b->stored) < 0)
+                goto syntax;
+        }
+        else if (strncmp(key, "tablespace.", 11) == 0)
+        {
+            if (parse_u64(key + 11, &u) < 0 || u == 0 || u > UINT32_MAX)
+                goto syntax;
+            if (backup_info_add_tablespace(b, (uint32_t) u, val, err) < 0)
+                goto out;
+        }
+        else if (strcmp(key, "object") == 0)
+        {
+            struct backup_object o;
+            unsigned    ts, part;
+            int         used = 0;
+
+            memset(&o, 0, sizeof(o));
+            if (sscanf(val, "%63s %u %u %" SCNu64 " %" SCNu64 " %" SCNx64 "%n", o.name, &ts,
+                       &part, &o.size, &o.stored, &o.xxh64, &used) != 6 ||
+                val[used] != '\0' || o.name[0] == '.' || strchr(o.name, '/') != NULL)
+                goto syntax;
+            o.tablespace = ts;
+            o.part = part;
+            if (backup_info_add_object(b, &o, err) < 0)
+                goto out;
+        }
+        /* unknown keys: written by a newer walship of the same format; ignored */
+        continue;
+syntax:
+        err_set(err, WS_ECORRUPT, "backup descriptor \"%s\": invalid line %d (key \"%s\")", what,
+                lineno, key);
+        goto out;
+    }
+    if (seen != (S_FORMAT | S_ID | S_SYSID | S_START | S_STOP | S_TL | S_STATUS | S_STOPT))
+    {
+        err_set(err, WS_ECORRUPT, "backup descriptor \"%s\" is incomplete", what);
+        goto out;
+    }
+    if (b->start_timeline == 0)
+        b->start_timeline = b->timeline;
+    b->complete = true;
+    rc = 0;
+out:
+    free(val);
+    if (rc < 0)
+        backup_info_free(b);
+    return rc;
+}
+
+/* ---- in the repository ---------------------------------------------------- */
+
+int
+backup_info_store(struct repo *repo, const struct backup_info *b, struct ws_err *err)
+{
+    struct object_params op;
+    struct filter *sink = NULL;
+    struct filter *head = NULL;
+    char        key[STORAGE_KEY_MAX];
+    char       *text = NULL;
+    int         rc = -1;
+
+    if (backup_key(b->id, BACKUP_INFO_NAME, key, sizeof(key), err) < 0)
+        return -1;
+    text = backup_info_format(b);
+    if (text == NULL)
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    memset(&op, 0, sizeof(op));
+    op.compression = CFG_COMPRESS_NONE;
+    op.level = -1;
+    op.master_key = repo->encrypted ? repo->master : NULL;
+    op.size_hint = strlen(text);
+    op.size_exact = true;
+    if (storage_put_open(repo->storage, key, STORAGE_PUT_NO_OVERWRITE, &sink, err) < 0)
+        goto out;
+    head = object_writer_new(&op, key, sink, err);
+    sink = NULL;
+    if (head == NULL)
+        goto out;
+    if (filter_write(head, text, strlen(text), err) < 0 || filter_finish(head, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    filter_free(head);
+    free(text);
+    return rc;
+}
+
+int
+backup_info_load(struct repo *repo, const char *id, struct backup_info *b, struct ws_err *err)
+{
+    struct filter *mem = NULL;
+    struct filter *head = NULL;
+    char        key[STORAGE_KEY_MAX];
+    const unsigned char *data;
+    size_t      len;
+    char       *text = NULL;
+    int         rc = -1;
+
+    memset(b, 0, sizeof(*b));
+    if (!backup_id_valid(id))
+        return err_set(err, WS_EINPUT, "\"%s\" is not a backup id", id);
+    if (backup_key(id, BACKUP_INFO_NAME, key, sizeof(key), err) < 0)
+        return -1;
+    mem = filter_mem_new(BACKUP_INFO_MAX);
+    if (mem == NULL)
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    head = object_reader_new(repo->encrypted ? repo->master : NULL, key, mem, err);
+    if (head == NULL)
+        return -1;              /* mem freed */
+    if (storage_get(repo->storage, key, 0, 0, head, err) < 0)
+    {
+        if (filter_mem_overflowed(mem))
+            err_set(err, WS_ECORRUPT, "backup descriptor \"%s\" is larger than %d bytes", key,
+                    BACKUP_INFO_MAX);
+        goto out;
+    }
+    if (filter_finish(head, err) < 0)
+        goto out;
+    data = filter_mem_data(mem, &len);
+    text = malloc(len + 1);
+    if (text == NULL)
+    {
+        err_set(err, WS_EINTERNAL, "out of memory");
+        goto out;
+    }
+    memcpy(text, data, len);
+    text[len] = '\0';
+    if (strlen(text) != len)
+    {
+        err_set(err, WS_ECORRUPT, "backup descriptor \"%s\" contains a NUL byte", key);
+        goto out;
+    }
+    if (backup_info_parse(text, key, b, err) < 0)
+        goto out;
+    if (strcmp(b->id, id) != 0)
+    {
+        err_set(err, WS_ECORRUPT, "backup descriptor \"%s\" describes backup %s", key, b->id);
+        backup_info_free(b);
+        goto out;
+    }
+    rc = 0;
+out:
+    filter_free(head);
+    free(text);
+    return rc;
+}
+
+/* ---- listing -------------------------------------------------------------- */
+
+struct list_ctx
+{
+    char      (*ids)[BACKUP_ID_LEN];
+    bool       *has_info;
+    int         n;
+    int         cap;
+};
+
+static int
+list_cb(const char *key, const struct storage_info *info, void *arg, struct ws_err *err)
+{
+    struct list_ctx *c = arg;
+    const char *rest = key + strlen(BACKUP_PREFIX);
+    const char *slash = strchr(rest, '/');
+    char        id[BACKUP_ID_LEN];
+    int         i;
+
+    (void) info;
+    if (slash == NULL || (size_t) (slash - rest) != BACKUP_ID_LEN - 1)
+        return 0;               /* not ours */
+    memcpy(id, rest, BACKUP_ID_LEN - 1);
+    id[BACKUP_ID_LEN - 1] = '\0';
+    if (!backup_id_valid(id))
+        return 0;
+    for (i = 0; i < c->n; i++)
+        if (strcmp(c->ids[i], id) == 0)
+            break;
+    if (i == c->n)
+    {
+        if (c->n == c->cap)
+        {
+            int         ncap = c->cap ? c->cap * 2 : 16;
+            char      (*ni)[BACKUP_ID_LEN] = realloc(c->ids, sizeof(*ni) * (size_t) ncap);
+            bool       *nh;
+
+            if (ni == NULL)
+                return err_set(err, WS_EINTERNAL, "out of memory");
+            c->ids = ni;
+            nh = realloc(c->has_info, sizeof(*nh) * (size_t) ncap);
+            if (nh == NULL)
+                return err_set(err, WS_EINTERNAL, "out of memory");
+            c->has_info = nh;
+            c->cap = ncap;
+        }
+        strcpy(c->ids[c->n], id);
+        c->has_info[c->n] = false;
+        c->n++;
+    }
+    if (strcmp(slash + 1, BACKUP_INFO_NAME) == 0)
+        c->has_info[i] = true;
+    return 0;
+}
+
+static int
+cmp_info(const void *a, const void *b)
+{
+    return strcmp(((const struct backup_info *) a)->id, ((const struct backup_info *) b)->id);
+}
+
+int
+backup_list(struct repo *repo, struct backup_info **out, int *n, struct ws_err *err)
+{
+    struct list_ctx c = {NULL, NULL, 0, 0};
+    struct backup_info *list = NULL;
+    int         got = 0;
+    int         rc = -1;
+
+    *out = NULL;
+    *n = 0;
+    if (storage_list(repo->storage, BACKUP_PREFIX, list_cb, &c, err) < 0)
+        goto out;
+    if (c.n > 0)
+    {
+        list = calloc((size_t) c.n, sizeof(*list));
+        if (list == NULL)
+        {
+            err_set(err, WS_EINTERNAL, "out of memory");
+            goto out;
+        }
+    }
+    for (got = 0; got < c.n; got++)
+    {
+        if (c.has_info[got])
+        {
+            if (backup_info_load(repo, c.ids[got], &list[got], err) < 0)
+                goto out;
+        }
+        else
+            strcpy(list[got].id, c.ids[got]);
+    }
+    qsort(list, (size_t) c.n, sizeof(*list), cmp_info);
+    *out = list;
+    *n = c.n;
+    list = NULL;
+    rc = 0;
+out:
+    if (list != NULL)
+        backup_list_free(list, got);
+    free(c.ids);
+    free(c.has_info);
+    return rc;
+}
+
+void
+backup_list_free(struct backup_info *list, int n)
+{
+    if (list == NULL)
+        return;
+    for (int i = 0; i < n; i++)
+        backup_info_free(&list[i]);
+    free(list);
+}
+
+/* ---- choice --------------------------------------------------------------- */
+
+static bool
+reaches(const struct backup_info *b, const struct backup_target *t)
+{
+    switch (t->kind)
+    {
+        case BACKUP_TARGET_TIME:
+            return b->stop_time_us <= t->time_us;
+        case BACKUP_TARGET_LSN:
+            return b->stop_lsn <= t->lsn;
+        default:
+            return true;
+    }
+}
+
+int
+backup_choose(const struct backup_info *list, int n, const char *id,
+              const struct backup_target *t, struct ws_err *err)
+{
+    int         first = -1;
+    char        buf[64];
+
+    if (id != NULL)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            if (strcmp(list[i].id, id) != 0)
+                continue;
+            if (!list[i].complete)
+            {
+                err_set(err, WS_EINPUT, "backup %s is incomplete", id);
+                err_detail(err, "Its descriptor \"" BACKUP_PREFIX "%s/" BACKUP_INFO_NAME "\" was never written: the backup was interrupted or its WAL never reached the archive.", id);
+                return -1;
+            }
+            if (!reaches(&list[i], t))
+            {
+                if (t->kind == BACKUP_TARGET_TIME)
+                {
+                    backup_time_format(list[i].stop_time_us, buf, sizeof(buf));
+                    err_set(err, WS_EINPUT, "backup %s cannot reach the recovery target: it is consistent only from %s",
+                            id, buf);
+                }
+                else
+                {
+                    pg_lsn_format(list[i].stop_lsn, buf, sizeof(buf));
+                    err_set(err, WS_EINPUT, "backup %s cannot reach the recovery target: it is consistent only from LSN %s",
+                            id, buf);
+                }
+                err_hint(err, "Choose an earlier backup, or leave out --backup.");
+                return -1;
+            }
+            return i;
+        }
+        err_set(err, WS_ENOTFOUND, "backup %s does not exist", id);
+        err_hint(err, "Use \"walship-recover --list\" to see the backups.");
+        return -1;
+    }
+    for (int i = n - 1; i >= 0; i--)
+    {
+        if (!list[i].complete)
+            continue;
+        if (reaches(&list[i], t))
+            return i;
+        first = i;
+    }
+    if (first < 0)
+    {
+        err_set(err, WS_ENOTFOUND, "the repository holds no complete base backup");
+        err_hint(err, "Take one with walship-basebackup.");
+        return -1;
+    }
+    /* every complete backup is after the target: name the earliest reachable point */
+    for (int i = 0; i < n; i++)
+    {
+        if (!list[i].complete)
+            continue;
+        if (t->kind == BACKUP_TARGET_TIME)
+        {
+            char        want[64];
+
+            backup_time_format(list[i].stop_time_us, buf, sizeof(buf));
+            backup_time_format(t->time_us, want, sizeof(want));
+            err_set(err, WS_EINPUT, "recovery target time %s is before the earliest recoverable time %s",
+                    want, buf);
+            err_detail(err, "The oldest complete backup, %s, is consistent only from %s.",
+                       list[i].id, buf);
+        }
+        else
+        {
+            char        want[PG_LSN_LEN];
+
+            pg_lsn_format(list[i].stop_lsn, buf, sizeof(buf));
+            pg_lsn_format(t->lsn, want, sizeof(want));
+            err_set(err, WS_EINPUT, "recovery target LSN %s is before the earliest recoverable LSN %s",
+                    want, buf);
+            err_detail(err, "The oldest complete backup, %s, is consistent only from LSN %s.",
+                       list[i].id, buf);
+        }
+        break;
+    }
+    return -1;
+}
