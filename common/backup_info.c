@@ -5,6 +5,7 @@
 #include "object.h"
 #include "pg.h"
 #include "storage.h"
+#include "wal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -850,6 +851,181 @@ backup_list_free(struct backup_info *list, int n)
     free(list);
 }
 
+/* ---- timelines ------------------------------------------------------------ */
+
+int
+backup_history_parse(const char *text, const char *what, struct backup_history_entry **out,
+                     struct ws_err *err)
+{
+    struct backup_history_entry *v = NULL;
+    int         n = 0;
+    int         lineno = 0;
+    const char *line = text;
+
+    *out = NULL;
+    while (*line != '\0')
+    {
+        const char *eol = strchr(line, '\n');
+        size_t      ll = eol ? (size_t) (eol - line) : strlen(line);
+        char        buf[256];
+        char        lsn[64];
+        unsigned long tli;
+        char       *p;
+
+        lineno++;
+        snprintf(buf, sizeof(buf), "%.*s", (int) (ll < sizeof(buf) - 1 ? ll : sizeof(buf) - 1), line);
+        line = eol ? eol + 1 : line + ll;
+        p = buf;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0' || *p == '#' || *p == '\r')
+            continue;
+        if (sscanf(p, "%lu %63s", &tli, lsn) != 2 || tli == 0 || tli > UINT32_MAX)
+            goto bad;
+        {
+            struct backup_history_entry *nv = realloc(v, sizeof(*nv) * (size_t) (n + 1));
+
+            if (nv == NULL)
+            {
+                free(v);
+                return err_set(err, WS_EINTERNAL, "out of memory");
+            }
+            v = nv;
+        }
+        v[n].tli = (uint32_t) tli;
+        if (pg_lsn_parse(lsn, &v[n].switchpoint) < 0)
+            goto bad;
+        if (n > 0 && v[n].tli <= v[n - 1].tli)
+            goto bad;
+        n++;
+    }
+    *out = v;
+    return n;
+bad:
+    free(v);
+    return err_set(err, WS_ECORRUPT, "timeline history file \"%s\": invalid line %d", what, lineno);
+}
+
+/* 1 found (text malloc'd), 0 missing, -1 error */
+static int
+history_fetch(struct repo *repo, uint32_t tli, char **text, struct ws_err *err)
+{
+    char        name[32];
+    char        key[STORAGE_KEY_MAX];
+    struct filter *mem;
+    struct filter *head;
+    const unsigned char *data;
+    size_t      len;
+    int         rc = -1;
+
+    *text = NULL;
+    snprintf(name, sizeof(name), "%08X.history", tli);
+    if (wal_repo_key(name, key, sizeof(key)) < 0)
+        return err_set(err, WS_EINTERNAL, "no repository key for \"%s\"", name);
+    mem = filter_mem_new(BACKUP_INFO_MAX);
+    if (mem == NULL)
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    head = object_reader_new(repo->encrypted ? repo->master : NULL, key, mem, err);
+    if (head == NULL)
+        return -1;
+    if (storage_get(repo->storage, key, 0, 0, head, err) < 0)
+    {
+        if (err->code == WS_ENOTFOUND)
+        {
+            err_clear(err);
+            rc = 0;
+        }
+        goto out;
+    }
+    if (filter_finish(head, err) < 0)
+        goto out;
+    data = filter_mem_data(mem, &len);
+    *text = malloc(len + 1);
+    if (*text == NULL)
+    {
+        err_set(err, WS_EINTERNAL, "out of memory");
+        goto out;
+    }
+    memcpy(*text, data, len);
+    (*text)[len] = '\0';
+    rc = 1;
+out:
+    filter_free(head);
+    return rc;
+}
+
+int
+backup_mark_lineage(struct repo *repo, struct backup_info *list, int n, const char *timeline,
+                    uint32_t *target_tli, struct ws_err *err)
+{
+    struct backup_history_entry *hist = NULL;
+    int         nhist = 0;
+    uint32_t    tli = 0;
+    char       *text = NULL;
+    int         rc = -1;
+
+    *target_tli = 0;
+    if (timeline != NULL && strcmp(timeline, "current") == 0)
+        return 0;               /* each backup follows its own timeline */
+    if (timeline == NULL || strcmp(timeline, "latest") == 0)
+    {
+        for (int i = 0; i < n; i++)
+            if (list[i].complete && list[i].timeline > tli)
+                tli = list[i].timeline;
+        if (tli == 0)
+            return 0;
+        for (;;)
+        {
+            int         f = history_fetch(repo, tli + 1, &text, err);
+
+            free(text);
+            text = NULL;
+            if (f < 0)
+                return -1;
+            if (f == 0)
+                break;
+            tli++;
+        }
+    }
+    else
+        tli = (uint32_t) strtoul(timeline, NULL, 10);
+    *target_tli = tli;
+    if (tli > 1)
+    {
+        char        name[32];
+        int         f = history_fetch(repo, tli, &text, err);
+
+        if (f < 0)
+            goto out;
+        snprintf(name, sizeof(name), "%08X.history", tli);
+        if (f == 0)
+        {
+            err_set(err, WS_EINPUT, "recovery target timeline %u does not exist in the repository", tli);
+            err_detail(err, "Its history file \"%s\" was never archived.", name);
+            goto out;
+        }
+        nhist = backup_history_parse(text, name, &hist, err);
+        if (nhist < 0)
+            goto out;
+    }
+    for (int i = 0; i < n; i++)
+    {
+        bool        ok = list[i].timeline == tli;
+
+        if (!list[i].complete)
+            continue;
+        for (int h = 0; h < nhist && !ok; h++)
+            if (hist[h].tli == list[i].timeline)
+                ok = list[i].stop_lsn <= hist[h].switchpoint;
+        list[i].off_lineage = !ok;
+    }
+    rc = 0;
+out:
+    free(text);
+    free(hist);
+    return rc;
+}
+
 /* ---- choice --------------------------------------------------------------- */
 
 static bool
@@ -885,6 +1061,14 @@ backup_choose(const struct backup_info *list, int n, const char *id,
                 err_detail(err, "Its descriptor \"" BACKUP_PREFIX "%s/" BACKUP_INFO_NAME "\" was never written: the backup was interrupted or its WAL never reached the archive.", id);
                 return -1;
             }
+            if (list[i].off_lineage)
+            {
+                err_set(err, WS_EINPUT, "backup %s cannot reach the recovery target timeline", id);
+                err_detail(err, "It ends on timeline %u after the point where the target timeline branched off.",
+                           list[i].timeline);
+                err_hint(err, "Choose a backup taken before the branch or on the target timeline, or use --target-timeline=current.");
+                return -1;
+            }
             if (!reaches(&list[i], t))
             {
                 if (t->kind == BACKUP_TARGET_TIME)
@@ -910,7 +1094,7 @@ backup_choose(const struct backup_info *list, int n, const char *id,
     }
     for (int i = n - 1; i >= 0; i--)
     {
-        if (!list[i].complete)
+        if (!list[i].complete || list[i].off_lineage)
             continue;
         if (reaches(&list[i], t))
             return i;
@@ -918,6 +1102,13 @@ backup_choose(const struct backup_info *list, int n, const char *id,
     }
     if (first < 0)
     {
+        for (int i = 0; i < n; i++)
+            if (list[i].complete)
+            {
+                err_set(err, WS_ENOTFOUND, "no complete base backup can reach the recovery target timeline");
+                err_hint(err, "Every backup ends on another branch after the target timeline left it; try --target-timeline=current.");
+                return -1;
+            }
         err_set(err, WS_ENOTFOUND, "the repository holds no complete base backup");
         err_hint(err, "Take one with walship-basebackup.");
         return -1;
@@ -925,7 +1116,7 @@ backup_choose(const struct backup_info *list, int n, const char *id,
     /* every complete backup is after the target: name the earliest reachable point */
     for (int i = 0; i < n; i++)
     {
-        if (!list[i].complete)
+        if (!list[i].complete || list[i].off_lineage)
             continue;
         if (t->kind == BACKUP_TARGET_TIME)
         {

@@ -57,6 +57,8 @@ struct backup_info
     char        id[BACKUP_ID_LEN];
     char        label[256];
     bool        complete;           /* descriptor present (listing: else incomplete) */
+    bool        off_lineage;        /* set by backup_mark_lineage: cannot reach the
+                                     * target timeline */
     uint64_t    system_identifier;
     int         pg_version;         /* 150018 */
     uint32_t    timeline;           /* stop timeline */
@@ -125,6 +127,32 @@ void        backup_time_format(int64_t us, char *buf, size_t len);
  */
 int         backup_time_parse(const char *s, int64_t *us, struct ws_err *err);
 
+/* One line of a timeline history file: tli branched off at switchpoint. */
+struct backup_history_entry
+{
+    uint32_t    tli;
+    uint64_t    switchpoint;
+};
+
+/*
+ * Parse a timeline history file ("1\t0/3000000\treason" lines).  Returns the
+ * number of entries (malloc'd into *out, free()), or -1 (WS_ECORRUPT).
+ */
+int         backup_history_parse(const char *text, const char *what,
+                                 struct backup_history_entry **out, struct ws_err *err);
+
+/*
+ * Which timeline recovery will follow, and which backups can get there.
+ * timeline is "latest" (or NULL), "current" or a number.  For "latest" the
+ * repository is probed for history files upward from the highest timeline of
+ * any complete backup, as PostgreSQL does.  A backup on the target timeline
+ * qualifies; one on an ancestor timeline only if its stop LSN is not past
+ * the point where the target's history branched off that timeline.  Marks
+ * the others off_lineage; *target_tli gets the timeline (0 for "current").
+ */
+int         backup_mark_lineage(struct repo *repo, struct backup_info *list, int n,
+                                const char *timeline, uint32_t *target_tli, struct ws_err *err);
+
 /* What recovery aims for, as far as the choice of a backup is concerned. */
 enum backup_target_kind
 {
@@ -145,8 +173,9 @@ struct backup_target
 
 /*
  * Choose among list (oldest first, as backup_list returns it).  With id set,
- * that backup (WS_ENOTFOUND if unknown, WS_EINPUT if incomplete or if it
- * cannot reach a time/LSN target).  Otherwise the newest complete backup
+ * that backup (WS_ENOTFOUND if unknown, WS_EINPUT if incomplete, off the
+ * target timeline's lineage, or if it cannot reach a time/LSN target).
+ * Backups marked off_lineage are never chosen automatically.  Otherwise the newest complete backup
  * whose consistency point (stop time / stop LSN) is not after the target;
  * for the other target kinds the newest complete backup.  A target before
  * every backup fails with WS_EINPUT naming the earliest recoverable time

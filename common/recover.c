@@ -860,6 +860,14 @@ recover_run(const struct cfg *cfg, const struct recover_options *o, struct recov
         goto out;
     if (backup_list(s.repo, &list, &nlist, err) < 0)
         goto out;
+    {
+        uint32_t    tli;
+
+        if (backup_mark_lineage(s.repo, list, nlist, o->target_timeline, &tli, err) < 0)
+            goto out;
+        if (tli > 0)
+            log_debug("recovery target timeline %u", tli);
+    }
     idx = backup_choose(list, nlist, o->backup_id, &o->target, err);
     if (idx < 0)
         goto out;

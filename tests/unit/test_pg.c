@@ -776,6 +776,7 @@ Test(pg, base_backup, .timeout = 60)
     o.fast_checkpoint = true;
     o.manifest = true;
     o.wal = false;
+    o.wait_for_archive = true;  /* the server's "archiving is not enabled" notice */
 
     quiet_begin(&q);
     rc = pg_identify_system(c, &sys, &err);
