@@ -38,8 +38,9 @@ usage(FILE *out)
             "  -h, --help                show this help and exit\n"
             "  -V, --version             show the version and exit\n\n"
             "On success the backup id is printed on stdout.  Exit status: 0 complete, 2 configuration,\n"
-            "5 authentication, 7 transient (retry later), 8 no space, 9 WAL not archived in time,\n"
-            "1 other failure (docs/exit-codes.md).\n\n"
+            "4 corrupt (data checksum failures on the server, damaged repository), 5 authentication,\n"
+            "6 repository of another cluster, 7 transient (retry later), 8 no space,\n"
+            "9 WAL not archived in time, 1 other failure (docs/exit-codes.md).\n\n"
             "Configuration keys (also WALSHIP_<KEY> and --key=value):\n", CFG_DEFAULT_FILE);
     cfg_print_help(out);
 }

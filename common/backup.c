@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BACKUP_POLL_MS 250
 
@@ -285,33 +286,43 @@ wait_for_wal(struct run *r, uint32_t tli, uint64_t first, uint64_t last, struct 
     return 0;
 }
 
-/* An unused id: the start second, later if a backup already uses it. */
+/*
+ * Claim an unused id (the start second, or a later one) by creating
+ * backups/<id>/backup.started where create-if-absent is atomic, so that two
+ * runs started in the same second never share (and clean up) each other's
+ * objects.
+ */
 static int
 choose_id(struct run *r, struct ws_err *err)
 {
-    for (int tries = 0; tries < 5; tries++)
+    for (int tries = 0; tries < 10; tries++)
     {
         char        key[STORAGE_KEY_MAX];
+        char        text[128];
         struct storage_info si;
+        int         n;
 
         backup_id_format(time(NULL), r->info->id);
-        if (backup_key(r->info->id, "base.tar.0", key, sizeof(key), err) < 0)
+        if (backup_key(r->info->id, BACKUP_INFO_NAME, key, sizeof(key), err) < 0)
             return -1;
-        if (storage_head(r->repo->storage, key, &si, err) < 0)
+        if (storage_head(r->repo->storage, key, &si, err) == 0)
         {
-            if (err->code != WS_ENOTFOUND)
-                return -1;
-            err_clear(err);
-            if (backup_key(r->info->id, BACKUP_INFO_NAME, key, sizeof(key), err) < 0)
-                return -1;
-            if (storage_head(r->repo->storage, key, &si, err) < 0)
-            {
-                if (err->code != WS_ENOTFOUND)
-                    return -1;
-                err_clear(err);
-                return 0;
-            }
+            sleep_ms(1000);
+            continue;
         }
+        if (err->code != WS_ENOTFOUND)
+            return -1;
+        err_clear(err);
+        if (backup_key(r->info->id, BACKUP_STARTED_NAME, key, sizeof(key), err) < 0)
+            return -1;
+        n = snprintf(text, sizeof(text), "pid = %ld\nstarted = %lld\n", (long) getpid(),
+                     (long long) time(NULL));
+        if (storage_put_buffer(r->repo->storage, key, STORAGE_PUT_NO_OVERWRITE, text, (size_t) n,
+                               err) == 0)
+            return remember(r, key, err);
+        if (err->code != WS_EEXISTS)
+            return -1;
+        err_clear(err);
         sleep_ms(1000);
     }
     return err_set(err, WS_EIO, "could not find an unused backup id in repository \"%s\"",

@@ -2,6 +2,7 @@
  * backup_info.c — backup descriptors, listing and choice.  See backup_info.h.
  */
 #include "backup_info.h"
+#include "log.h"
 #include "object.h"
 #include "pg.h"
 #include "storage.h"
@@ -823,7 +824,16 @@ backup_list(struct repo *repo, struct backup_info **out, int *n, struct ws_err *
         if (c.has_info[got])
         {
             if (backup_info_load(repo, c.ids[got], &list[got], err) < 0)
-                goto out;
+            {
+                /* one damaged descriptor must not hide the other backups */
+                if (err->code != WS_ECORRUPT)
+                    goto out;
+                log_warning("backup %s is unusable: %s", c.ids[got], err->msg);
+                err_clear(err);
+                memset(&list[got], 0, sizeof(list[got]));
+                strcpy(list[got].id, c.ids[got]);
+                list[got].unreadable = true;
+            }
         }
         else
             strcpy(list[got].id, c.ids[got]);
@@ -1055,6 +1065,12 @@ backup_choose(const struct backup_info *list, int n, const char *id,
         {
             if (strcmp(list[i].id, id) != 0)
                 continue;
+            if (list[i].unreadable)
+            {
+                err_set(err, WS_ECORRUPT, "the descriptor of backup %s is damaged", id);
+                err_hint(err, "Choose another backup; \"walship-recover --list\" shows them.");
+                return -1;
+            }
             if (!list[i].complete)
             {
                 err_set(err, WS_EINPUT, "backup %s is incomplete", id);

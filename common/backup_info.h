@@ -9,6 +9,8 @@
  *                       that every part is a complete tar archive of its own
  *                       (base.tar.0, base.tar.1, 16385.tar.0 ...)
  *   backup_manifest     the server's backup manifest (walship object)
+ *   backup.started      claims the id when the backup starts (plain text:
+ *                       pid and time), removed with the backup
  *   backup.info         the descriptor (walship object; text, key = value),
  *                       written last: a backup without it is incomplete
  * The id is the UTC start time, "20261203T205322Z".  docs/format.md.
@@ -30,6 +32,7 @@
 #define BACKUP_PREFIX "backups/"
 #define BACKUP_INFO_NAME "backup.info"
 #define BACKUP_MANIFEST_NAME "backup_manifest"
+#define BACKUP_STARTED_NAME "backup.started"
 #define BACKUP_INFO_FORMAT 1
 #define BACKUP_ID_LEN 17                /* "20261203T205322Z" plus NUL */
 #define BACKUP_INFO_MAX (4 * 1024 * 1024)   /* largest descriptor we read */
@@ -57,6 +60,7 @@ struct backup_info
     char        id[BACKUP_ID_LEN];
     char        label[256];
     bool        complete;           /* descriptor present (listing: else incomplete) */
+    bool        unreadable;         /* descriptor present but damaged (listing) */
     bool        off_lineage;        /* set by backup_mark_lineage: cannot reach the
                                      * target timeline */
     uint64_t    system_identifier;
@@ -110,7 +114,8 @@ int         backup_info_load(struct repo *repo, const char *id, struct backup_in
 /*
  * Every backup in the repository, oldest first: complete ones with their
  * descriptor loaded, incomplete ones (objects but no descriptor) with only
- * id set.  A descriptor that cannot be read (corrupt, wrong key) fails the
+ * id set.  A descriptor that is damaged (WS_ECORRUPT) is logged as a warning
+ * and listed with only id and unreadable set; other failures (I/O) fail the
  * listing.  Release with backup_list_free.
  */
 int         backup_list(struct repo *repo, struct backup_info **out, int *n,

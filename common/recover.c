@@ -12,6 +12,7 @@
 #include "storage.h"
 #include "tar.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -168,7 +169,7 @@ postmaster_running(const char *dir, long *pid_out)
     snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
     f = fopen(path, "r");
     if (f == NULL)
-        return false;
+        return errno != ENOENT;     /* unreadable: assume the worst */
     if (fscanf(f, "%ld", &pid) != 1)
         pid = 0;
     fclose(f);
@@ -518,10 +519,15 @@ build_restore_command(const struct cfg *cfg, const struct recover_options *o, ch
             continue;
         if (opts[i].secret)
         {
+            char        env[80];
+
+            for (size_t k = 0; k <= strlen(opts[i].name) && k < sizeof(env) - 1; k++)
+                env[k] = (char) toupper((unsigned char) opts[i].name[k]);
+            env[sizeof(env) - 1] = '\0';
             log_warning("%s was given in the environment or on the command line; restore_command cannot carry it",
                         opts[i].name);
             log_hint("Put it in the configuration file, or give PostgreSQL the environment variable WALSHIP_%s.",
-                     opts[i].name);
+                     env);
             continue;
         }
         v = cfg_value_text(cfg, i, num, sizeof(num));
@@ -878,7 +884,7 @@ recover_run(const struct cfg *cfg, const struct recover_options *o, struct recov
     s.b = &res->backup;
     if (s.b->system_identifier != s.repo->desc.system_identifier)
     {
-        err_set(err, WS_ECORRUPT, "backup %s belongs to system %" PRIu64 ", the repository to %" PRIu64,
+        err_set(err, WS_EMISMATCH, "backup %s belongs to system %" PRIu64 ", the repository to %" PRIu64,
                 s.b->id, s.b->system_identifier, s.repo->desc.system_identifier);
         goto out;
     }
@@ -1089,7 +1095,8 @@ recover_print_list(const struct cfg *cfg, FILE *out, struct ws_err *err)
 
         if (!b->complete)
         {
-            fprintf(out, "%-17s %-10s %-30s %-30s %-17s %-8s %-14s %s\n", b->id, "incomplete", "-",
+            fprintf(out, "%-17s %-10s %-30s %-30s %-17s %-8s %-14s %s\n", b->id,
+                    b->unreadable ? "damaged" : "incomplete", "-",
                     "-", "-", "-", "-", "-");
             continue;
         }
