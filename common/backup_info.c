@@ -461,6 +461,7 @@ backup_info_parse(const char *text, const char *what, struct backup_info *b, str
         uint64_t    u;
 
         lineno++;
+        key[0] = '\0';
         if (ll >= sizeof(buf))
         {
             err_set(err, WS_ECORRUPT, "backup descriptor \"%s\": line %d is too long", what, lineno);
@@ -478,7 +479,10 @@ backup_info_parse(const char *text, const char *what, struct backup_info *b, str
         while (*p != '\0' && *p != ' ' && *p != '=')
             p++;
         if ((size_t) (p - k) >= sizeof(key))
+        {
+            snprintf(key, sizeof(key), "%.40s...", k);
             goto syntax;
+        }
         memcpy(key, k, (size_t) (p - k));
         key[p - k] = '\0';
         while (*p == ' ')
@@ -623,10 +627,19 @@ syntax:
                 lineno, key);
         goto out;
     }
-    if (seen != (S_FORMAT | S_ID | S_SYSID | S_START | S_STOP | S_TL | S_STATUS | S_STOPT))
     {
-        err_set(err, WS_ECORRUPT, "backup descriptor \"%s\" is incomplete", what);
-        goto out;
+        static const struct { unsigned bit; const char *name; } required[] = {
+            {S_FORMAT, "format"}, {S_ID, "id"}, {S_SYSID, "system_identifier"},
+            {S_START, "start_lsn"}, {S_STOP, "stop_lsn"}, {S_TL, "timeline"},
+            {S_STATUS, "status"}, {S_STOPT, "stop_time"}};
+
+        for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+            if (!(seen & required[i].bit))
+            {
+                err_set(err, WS_ECORRUPT, "backup descriptor \"%s\" is incomplete: no \"%s\"",
+                        what, required[i].name);
+                goto out;
+            }
     }
     if (b->start_timeline == 0)
         b->start_timeline = b->timeline;
@@ -715,7 +728,8 @@ backup_info_load(struct repo *repo, const char *id, struct backup_info *b, struc
         err_set(err, WS_EINTERNAL, "out of memory");
         goto out;
     }
-    memcpy(text, data, len);
+    if (len > 0)
+        memcpy(text, data, len);
     text[len] = '\0';
     if (strlen(text) != len)
     {
@@ -838,7 +852,8 @@ backup_list(struct repo *repo, struct backup_info **out, int *n, struct ws_err *
         else
             strcpy(list[got].id, c.ids[got]);
     }
-    qsort(list, (size_t) c.n, sizeof(*list), cmp_info);
+    if (c.n > 1)
+        qsort(list, (size_t) c.n, sizeof(*list), cmp_info);
     *out = list;
     *n = c.n;
     list = NULL;
@@ -956,7 +971,8 @@ history_fetch(struct repo *repo, uint32_t tli, char **text, struct ws_err *err)
         err_set(err, WS_EINTERNAL, "out of memory");
         goto out;
     }
-    memcpy(*text, data, len);
+    if (len > 0)
+        memcpy(*text, data, len);
     (*text)[len] = '\0';
     rc = 1;
 out:

@@ -29,6 +29,7 @@ struct tar_split
     uint64_t    remaining;          /* data + padding of the current member */
     bool        continuation;       /* last header was an extended header */
     bool        ended;              /* end-of-archive block seen: pass through */
+    uint64_t    tail;               /* bytes after the first end-of-archive block */
     bool        failed;
 };
 
@@ -135,6 +136,7 @@ split_write(struct filter *f, const void *data, size_t len, struct ws_err *err)
             if (put(s, p, len, err) < 0)
                 goto fail;
             s->offset += len;
+            s->tail += len;
             return 0;
         }
         if (s->remaining > 0)
@@ -202,7 +204,7 @@ split_finish(struct filter *f, struct ws_err *err)
 
     if (s->failed)
         return err_set(err, WS_EINTERNAL, "tar split used after a failure");
-    if (s->hdr_len > 0 || s->remaining > 0)
+    if (s->hdr_len > 0 || s->remaining > 0 || !s->ended || s->tail < TAR_BLOCK_SIZE)
     {
         s->failed = true;
         return err_set(err, WS_ECORRUPT, "tar stream truncated at offset %llu",
