@@ -14,6 +14,8 @@
 #include "progress.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +42,8 @@ usage(FILE *out)
             "On success the backup id is printed on stdout.  Exit status: 0 complete, 2 configuration,\n"
             "4 corrupt (data checksum failures on the server, damaged repository), 5 authentication,\n"
             "6 repository of another cluster, 7 transient (retry later), 8 no space,\n"
-            "9 WAL not archived in time, 1 other failure (docs/exit-codes.md).\n\n"
+            "9 WAL not archived in time, 128+N stopped by signal N (what it stored is removed),\n"
+            "1 other failure (docs/exit-codes.md).\n\n"
             "Configuration keys (also WALSHIP_<KEY> and --key=value):\n", CFG_DEFAULT_FILE);
     cfg_print_help(out);
 }
@@ -68,6 +71,31 @@ bad:
     err_set(err, WS_ECONFIG, "invalid transfer rate \"%s\"", s);
     err_hint(err, "Give kB/s between 32k and 1024M, for example --max-rate=100M.");
     return -1;
+}
+
+/*
+ * SIGINT, SIGTERM and SIGHUP (Ctrl-C, systemd's stop timeout, a closed
+ * terminal) are blocked in every thread and taken by this one, which
+ * interrupts the backup so that it removes what it stored and exits
+ * 128 + signal, like a shell.
+ */
+static struct backup_control control;
+static volatile int caught_signal;
+
+static void *
+signal_thread(void *arg)
+{
+    sigset_t   *set = arg;
+    int         sig;
+
+    if (sigwait(set, &sig) == 0)
+    {
+        caught_signal = sig;
+        log_warning("received signal %d (%s): stopping the backup and removing what it stored",
+                    sig, strsignal(sig));
+        backup_interrupt(&control);
+    }
+    return NULL;
 }
 
 static void
@@ -204,6 +232,24 @@ main(int argc, char **argv)
         goto out;
     }
 
+    {
+        static sigset_t set;
+        pthread_t   th;
+
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGHUP);
+        backup_control_init(&control);
+        if (pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 &&
+            pthread_create(&th, NULL, signal_thread, &set) == 0)
+        {
+            pthread_detach(th);
+            o.control = &control;
+        }
+        else
+            pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    }
     progress_init(&prog, "backup", show_progress);
     o.progress = prog.enabled ? on_progress : NULL;
     o.status = on_status;
@@ -213,6 +259,8 @@ main(int argc, char **argv)
         progress_end(&prog);
         log_err(&err);
         rc = exitcode_for(WS_PROG_TOOL, err.code);
+        if (err.code == WS_EINTERRUPTED && caught_signal > 0)
+            rc = 128 + caught_signal;
     }
     else
     {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define BACKUP_POLL_MS 250
@@ -40,6 +41,50 @@ struct run
     char      **created;
     size_t      ncreated;
 };
+
+void
+backup_control_init(struct backup_control *c)
+{
+    pthread_mutex_init(&c->lock, NULL);
+    c->socket = -1;
+    c->interrupted = false;
+}
+
+void
+backup_interrupt(struct backup_control *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->interrupted = true;
+    if (c->socket >= 0)
+        (void) shutdown(c->socket, SHUT_RDWR);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static bool
+interrupted(const struct backup_options *o)
+{
+    bool        v = false;
+
+    if (o->control != NULL)
+    {
+        pthread_mutex_lock(&o->control->lock);
+        v = o->control->interrupted;
+        pthread_mutex_unlock(&o->control->lock);
+    }
+    return v;
+}
+
+static void
+set_socket(const struct backup_options *o, int fd)
+{
+    if (o->control == NULL)
+        return;
+    pthread_mutex_lock(&o->control->lock);
+    o->control->socket = fd;
+    if (fd >= 0 && o->control->interrupted)
+        (void) shutdown(fd, SHUT_RDWR);
+    pthread_mutex_unlock(&o->control->lock);
+}
 
 static int64_t
 now_us(void)
@@ -265,6 +310,8 @@ wait_for_wal(struct run *r, uint32_t tli, uint64_t first, uint64_t last, struct 
         if (err->code != WS_ENOTFOUND)
             return -1;
         err_clear(err);
+        if (interrupted(r->o))
+            return err_set(err, WS_EINTERRUPTED, "interrupted while waiting for WAL file \"%s\"", name);
         if (now_us() - last_progress > timeout_us)
         {
             err_set(err, WS_ETIMEOUT,
@@ -371,6 +418,7 @@ backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_
 
     if (pg_connect_replication(cfg->pg_conninfo, &conn, err) < 0)
         goto out;
+    set_socket(o, pg_socket(conn));
     if (pg_identify_system(conn, &sys, err) < 0)
         goto out;
     if (sys.server_version < PG_MIN_SERVER_VERSION)
@@ -438,6 +486,7 @@ backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_
         goto out;
     have_res = true;
     out->stop_time_us = now_us();
+    set_socket(o, -1);
     pg_disconnect(conn);
     conn = NULL;
 
@@ -472,6 +521,14 @@ backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_
     done = true;
     rc = 0;
 out:
+    set_socket(o, -1);
+    if (rc < 0 && interrupted(o))
+    {
+        if (out->id[0] != '\0')
+            err_set(err, WS_EINTERRUPTED, "backup %s interrupted", out->id);
+        else
+            err_set(err, WS_EINTERRUPTED, "backup interrupted");
+    }
     if (rc < 0 && !done)
         cleanup_created(&r);
     if (have_res)

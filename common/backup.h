@@ -19,11 +19,28 @@
 #define WS_BACKUP_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "backup_info.h"
 #include "cfg.h"
 #include "err.h"
+
+/*
+ * Interrupting a running backup from another thread (a signal-handling
+ * thread): backup_interrupt() makes backup_run() stop at once, remove what
+ * it stored, and fail with WS_EINTERRUPTED.  Zero-initialise; shared by
+ * the two threads.
+ */
+struct backup_control
+{
+    pthread_mutex_t lock;
+    int         socket;             /* the replication connection's, -1 if none */
+    bool        interrupted;
+};
+
+void        backup_control_init(struct backup_control *c);
+void        backup_interrupt(struct backup_control *c);
 
 struct backup_options
 {
@@ -35,13 +52,15 @@ struct backup_options
     /* phase messages ("waiting for WAL ...") for a terminal (may be NULL) */
     void        (*status) (void *arg, const char *msg);
     void       *arg;
+    struct backup_control *control;  /* may be NULL */
 };
 
 /*
  * Take a backup with cfg (pg_conninfo, repo, compression, encryption,
  * backup_part_size, backup_wal_timeout).  On success *out describes the
  * complete backup (release with backup_info_free).
- * Errors: those of pg.h and the storage; WS_ETIMEOUT when the WAL never
+ * Errors: those of pg.h and the storage; WS_EINTERRUPTED after
+ * backup_interrupt(); WS_ETIMEOUT when the WAL never
  * reached the archive (message names the missing segment); WS_ECONFIG when
  * archive_mode is off.
  */

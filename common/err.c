@@ -158,6 +158,7 @@ err_code_name(enum ws_code code)
         case WS_ENOSPC: return "no space";
         case WS_EINTERNAL: return "internal";
         case WS_ETIMEOUT: return "timeout";
+        case WS_EINTERRUPTED: return "interrupted";
     }
     return "unknown";
 }

@@ -27,7 +27,8 @@ enum ws_code
     WS_EMISMATCH,           /* repository belongs to another cluster */
     WS_ENOSPC,              /* no space left on device */
     WS_EINTERNAL,           /* out of memory, library failure */
-    WS_ETIMEOUT             /* gave up waiting (a backup's WAL never reached the archive) */
+    WS_ETIMEOUT,            /* gave up waiting (a backup's WAL never reached the archive) */
+    WS_EINTERRUPTED         /* stopped by a signal (the executable exits 128 + signal) */
 };
 
 struct ws_err

@@ -658,6 +658,12 @@ pg_server_version(const struct pg_conn *c)
     return PQserverVersion(c->conn);
 }
 
+int
+pg_socket(const struct pg_conn *c)
+{
+    return c != NULL && c->conn != NULL ? PQsocket(c->conn) : -1;
+}
+
 static int
 check_usable(struct pg_conn *c, struct ws_err *err)
 {

@@ -72,6 +72,12 @@ void        pg_set_notice_handler(struct pg_conn *c,
                                               const char *message),
                                   void *arg);
 
+/*
+ * The connection's socket (-1 if none).  Another thread may shutdown(2) it
+ * to abort a blocking call: the call then fails as "connection lost".
+ */
+int         pg_socket(const struct pg_conn *c);
+
 /* The server's version as PQserverVersion() reports it (150004 = 15.4). */
 int         pg_server_version(const struct pg_conn *c);
 
