@@ -161,6 +161,13 @@ fs_put_open(struct storage *st, const char *key, unsigned flags, struct filter *
         goto fail;
     }
     s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    /* a concurrent remove may have pruned the just-created, still empty directory */
+    for (int retry = 0; s->fd < 0 && errno == ENOENT && retry < 3; retry++)
+    {
+        if (file_mkdir_parents(fs->root, key, err) < 0)
+            goto fail;
+        s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    }
     if (s->fd < 0)
     {
         fs_errno(err, errno, "could not create file \"%s\"", s->tmp);
@@ -339,7 +346,28 @@ fs_remove(struct storage *st, const char *key, struct ws_err *err)
             return 0;
         return fs_errno(err, errno, "could not remove file \"%s\"", path);
     }
-    return file_fsync_parent(path, err);
+    if (file_fsync_parent(path, err) < 0)
+        return -1;
+    /*
+     * Prune directories the removal left empty (backups/<id>/ of a removed
+     * backup), deepest first, keeping the first-level ones ("wal",
+     * "backups").  rmdir fails on a directory that is not empty, so a
+     * directory in use is never removed; a put racing with this recreates
+     * its directory (fs_put_open).
+     */
+    for (const char *k = key + strlen(key); k > key; k--)
+    {
+        char        dir[PATH_MAX];
+
+        if (*k != '/')
+            continue;
+        if (memchr(key, '/', (size_t) (k - key)) == NULL)
+            break;              /* first level */
+        if ((size_t) snprintf(dir, sizeof(dir), "%s/%.*s", fs->root, (int) (k - key), key) >= sizeof(dir) ||
+            rmdir(dir) < 0)
+            break;
+    }
+    return 0;
 }
 
 static void

@@ -1088,3 +1088,28 @@ Test(storage_fs, put_no_space)
     cr_assert_eq(storage_put_buffer(st, "wal/small", 0, data, 1000, &err), 0, "%s", err.msg);
     free(data);
 }
+
+/* Removing the last object of a directory prunes the emptied directories
+ * below the first level; a later put recreates them. */
+Test(storage_fs, remove_prunes_empty_directories)
+{
+    struct ws_err err = WS_ERR_INIT;
+    char        path[PATH_MAX];
+    struct stat sb;
+
+    st = open_repo(scratch);
+    cr_assert_eq(storage_put_buffer(st, "backups/X/a", 0, "1", 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(storage_put_buffer(st, "backups/X/b", 0, "2", 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(storage_put_buffer(st, "backups/Y/deep/c", 0, "3", 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(storage_remove(st, "backups/X/a", &err), 0, "%s", err.msg);
+    snprintf(path, sizeof(path), "%s/backups/X", scratch);
+    cr_assert_eq(stat(path, &sb), 0, "a directory still in use was removed");
+    cr_assert_eq(storage_remove(st, "backups/X/b", &err), 0, "%s", err.msg);
+    cr_assert_neq(stat(path, &sb), 0, "empty backups/X was left behind");
+    cr_assert_eq(storage_remove(st, "backups/Y/deep/c", &err), 0, "%s", err.msg);
+    snprintf(path, sizeof(path), "%s/backups/Y", scratch);
+    cr_assert_neq(stat(path, &sb), 0, "empty backups/Y/deep chain was left behind");
+    snprintf(path, sizeof(path), "%s/backups", scratch);
+    cr_assert_eq(stat(path, &sb), 0, "the first-level directory was removed");
+    cr_assert_eq(storage_put_buffer(st, "backups/X/a", 0, "1", 1, &err), 0, "%s", err.msg);
+}
