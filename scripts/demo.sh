@@ -3,9 +3,10 @@
 #
 # Starts a PostgreSQL 15 cluster in a temporary directory (unix socket only)
 # with archive_command = walship-archive (zstd + AES-256-GCM), takes a base
-# backup, writes data, notes a target time, "accidentally" deletes rows,
-# then recovers a copy of the base backup to the target time with
-# restore_command = walship-restore and proves the rows are back.
+# backup into the repository with walship-basebackup, writes data, notes a
+# target time, "accidentally" deletes rows, then walship-recover builds a new
+# data directory recovering to the target time (restore_command =
+# walship-restore) and the script proves the rows are back.
 # Run after scripts/build.sh; as root it runs PostgreSQL as user pgtest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +35,8 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$T/bin" "$T/repo" "$T/sock1" "$T/sock2"
-cp "$BUILD/walship-archive" "$BUILD/walship-restore" "$T/bin/"
+cp "$BUILD/walship-archive" "$BUILD/walship-restore" "$BUILD/walship-basebackup" \
+    "$BUILD/walship-recover" "$T/bin/"
 chmod 755 "$T/bin"/*
 head -c 24 /dev/urandom | base64 > "$T/passphrase"
 chmod 600 "$T/passphrase"
@@ -69,9 +71,12 @@ say "2. some business data, then a base backup"
 psql_p "create table invoices (id int primary key, customer text, amount numeric);
         insert into invoices select g, 'customer-' || (g % 97), (g * 7.31)::numeric(10,2)
         from generate_series(1, 20000) g;"
-"${RUNAS[@]}" "$PGBIN/pg_basebackup" -h "$T/sock1" -U postgres -D "$T/base" -X none -c fast 2>&1 |
-    grep -v '^$' || true
-echo "base backup in $T/base"
+echo "\$ walship-basebackup --checkpoint=fast"
+BACKUP=$("${RUNAS[@]}" "$T/bin/walship-basebackup" --config="$T/walship.conf" \
+    -d "host=$T/sock1 user=postgres" --checkpoint=fast 2> "$T/basebackup.err") ||
+    { cat "$T/basebackup.err" >&2; echo "walship-basebackup failed" >&2; exit 1; }
+sed 's/^/    /' "$T/basebackup.err"
+echo "base backup $BACKUP is in the repository"
 
 say "3. more work after the backup"
 for i in 1 2 3; do
@@ -98,21 +103,15 @@ grep walship-archive "$T/primary.log" | tail -4 | sed 's/^/    /'
 echo "repository: $(find "$T/repo/wal" -type f | wc -l) objects, $(du -sh "$T/repo" | cut -f1) (WAL on the primary: $(du -sh "$T/primary/pg_wal" | cut -f1))"
 "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$T/primary" -w -m fast stop >/dev/null
 
-say "5. point-in-time recovery with restore_command = walship-restore"
-cp -a "$T/base" "$T/restored"
-chown -R "$OWNER" "$T/restored"
-chmod 700 "$T/restored"
+say "5. point-in-time recovery: walship-recover builds the data directory and the recovery settings"
+echo "\$ walship-recover -D restored --target-time='$TARGET' --target-action=promote"
+"${RUNAS[@]}" "$T/bin/walship-recover" --config="$T/walship.conf" -D "$T/restored" \
+    --target-time="$TARGET" --target-action=promote 2>&1 | sed 's/^/    /'
+[ -f "$T/restored/recovery.signal" ] || { echo "walship-recover failed" >&2; exit 1; }
 cat >> "$T/restored/postgresql.conf" <<CONF
 unix_socket_directories = '$T/sock2'
 archive_mode = off
-restore_command = '$T/bin/walship-restore --config=$T/walship.conf %f %p'
-recovery_target_time = '$TARGET'
-recovery_target_action = 'promote'
 CONF
-touch "$T/restored/recovery.signal"
-chown "$OWNER" "$T/restored/recovery.signal"
-echo "restore_command = '$T/bin/walship-restore --config=$T/walship.conf %f %p'"
-echo "recovery_target_time = '$TARGET'"
 "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$T/restored" -l "$T/restored.log" -w -t 120 start >/dev/null
 for i in $(seq 1 120); do
     [ "$(psql_r "select pg_is_in_recovery()")" = f ] && break
