@@ -200,18 +200,8 @@ main(int argc, char **argv)
         }
         else if ((m = cli_flag(rest, nrest, &i, "wal-timeout", 0, true, &v, &err)) != 0)
         {
-            char       *end;
-            long        t;
-
-            if (m < 0)
+            if (m < 0 || cli_flag_int("wal-timeout", v, 1, 86400, &cfg.backup_wal_timeout, &err) < 0)
                 goto usage_error;
-            t = strtol(v, &end, 10);
-            if (end == v || *end != '\0' || t < 1 || t > 86400)
-            {
-                err_set(&err, WS_ECONFIG, "invalid --wal-timeout \"%s\": give seconds, 1..86400", v);
-                goto usage_error;
-            }
-            cfg.backup_wal_timeout = (int) t;
         }
         else
         {

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "version.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,4 +158,19 @@ cli_flag(char **rest, int nrest, int *i, const char *name, char shortname, bool 
     (*i)++;
     *value = rest[*i];
     return 1;
+}
+
+int
+cli_flag_int(const char *name, const char *value, long min, long max, int *out,
+             struct ws_err *err)
+{
+    char       *end;
+    long        v;
+
+    errno = 0;
+    v = strtol(value, &end, 10);
+    if (end == value || *end != '\0' || errno != 0 || v < min || v > max)
+        return err_set(err, WS_ECONFIG, "invalid --%s \"%s\": give %ld..%ld", name, value, min, max);
+    *out = (int) v;
+    return 0;
 }

@@ -280,18 +280,8 @@ main(int argc, char **argv)
         }
         else if (FLAG("jobs", 'j', true))
         {
-            char       *end;
-            long        n;
-
-            if (m < 0)
+            if (m < 0 || cli_flag_int("jobs", v, 1, 64, &o.jobs, &err) < 0)
                 goto usage_error;
-            n = strtol(v, &end, 10);
-            if (end == v || *end != '\0' || n < 1 || n > 64)
-            {
-                err_set(&err, WS_ECONFIG, "invalid --jobs \"%s\": give 1..64", v);
-                goto usage_error;
-            }
-            o.jobs = (int) n;
         }
         else if (FLAG("force", 0, false))
         {

@@ -95,6 +95,12 @@ bk_init_src() {
     pg_start "$dir"
 }
 
+# bk_pgbench_init DIR SCALE: pgbench tables at that scale.
+bk_pgbench_init() {
+    as_pg "$PGBIN/pgbench" -h "$(pg_sockdir "$1")" -U postgres -i -s "$2" postgres \
+        > "$T/pgbench-init.out" 2>&1 || { cat "$T/pgbench-init.out"; fail "pgbench -i -s $2 on $1"; }
+}
+
 # bk_switch_wait DIR: switch WAL and wait until the closed segment is archived.
 bk_switch_wait() {
     local seg

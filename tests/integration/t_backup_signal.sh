@@ -3,25 +3,18 @@
 # object it stored, exits 128 + signal, and the server is left able to take
 # the next backup.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/backuplib.sh"
 
-ws_setup
-REPO=$T/repo
-mkdir -p "$REPO" && give_pg "$REPO"
-cat > "$T/ws.conf" <<C
-repo = '$REPO'
-backup_part_size = 16MB
-C
-chmod 644 "$T/ws.conf"
-pg_init "$T/pg" "archive_mode = on" \
-    "archive_command = '$WS_ARCHIVE --config=$T/ws.conf --pgdata=$T/pg %p %f'"
-pg_start "$T/pg"
-as_pg "$PGBIN/pgbench" -h "$(pg_sockdir "$T/pg")" -U postgres -i -s 3 postgres > "$T/pgbench.out" 2>&1 ||
-    { cat "$T/pgbench.out"; fail "pgbench -i"; }
-CONN="host=$(pg_sockdir "$T/pg") user=postgres"
+bk_setup
+REPO=$BK_REPO
+bk_write_conf "$WS_CONF" "$REPO" "backup_part_size = 16MB"
+bk_init_src "$T/pg"
+bk_pgbench_init "$T/pg" 3
+CONN=$(bk_conninfo "$T/pg")
 
 for sig in TERM INT; do
     # about 45 MB at 8 MB/s: several seconds of streaming
-    as_pg "$WS_BASEBACKUP" --config="$T/ws.conf" -d "$CONN" -c fast --max-rate=8M \
+    as_pg "$WS_BASEBACKUP" --config="$WS_CONF" -d "$CONN" -c fast --max-rate=8M \
         > "$T/sig.out" 2> "$T/sig.err" &
     pid=$!
     for i in $(seq 100); do
@@ -30,7 +23,7 @@ for sig in TERM INT; do
     done
     check "[ -n \"\$(find '$REPO/backups' -name 'base.tar.*' 2>/dev/null)\" ]" "SIG$sig: the backup was storing parts"
     # as_pg runs the tool in a child; signal the tool itself
-    tool=$(pgrep -f "walship-basebackup --config=$T/ws.conf" | tail -n 1)
+    tool=$(pgrep -f "walship-basebackup --config=$WS_CONF" | tail -n 1)
     kill -s "$sig" "${tool:-$pid}"
     wait "$pid"; rc=$?
     case $sig in TERM) want=143 ;; INT) want=130 ;; esac
@@ -41,7 +34,7 @@ for sig in TERM INT; do
     check "[ ! -s '$T/sig.out' ]" "SIG$sig: no backup id printed"
 done
 
-run as_pg "$WS_BASEBACKUP" --config="$T/ws.conf" -d "$CONN" -c fast
+run as_pg "$WS_BASEBACKUP" --config="$WS_CONF" -d "$CONN" -c fast
 check_rc 0 "the next backup"
 ID=$(cat "$T/run.out")
 check "[ -f '$REPO/backups/$ID/backup.info' ]" "backup $ID is complete"

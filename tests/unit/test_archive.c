@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "archive.h"
 #include "cfg.h"
 #include "log.h"
@@ -39,7 +40,6 @@
 #include "storage.h"
 #include "wal.h"
 
-extern char **environ;
 
 #define SYSID 7301234567890123456ULL
 #define SEG_SIZE (16u * 1024 * 1024)
@@ -55,32 +55,12 @@ static char mounted[PATH_MAX + 16]; /* tmpfs to unmount in teardown, "" if none 
 /* ---- fixtures ------------------------------------------------------------- */
 
 static void
-clear_walship_env(void)
-{
-    for (;;)
-    {
-        char       *name = NULL;
-
-        for (char **e = environ; *e != NULL; e++)
-            if (strncmp(*e, "WALSHIP_", 8) == 0)
-            {
-                name = strndup(*e, strcspn(*e, "="));
-                break;
-            }
-        if (name == NULL)
-            break;
-        unsetenv(name);
-        free(name);
-    }
-}
-
-static void
 setup(void)
 {
     char        conf[PATH_MAX];
     int         fd;
 
-    clear_walship_env();
+    harness_clear_walship_env();
     log_set_level(LOG_LEVEL_ERROR);
     mounted[0] = '\0';
     strcpy(scratch, "/tmp/ws_test_archive_XXXXXX");

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "backup_info.h"
+#include "harness.h"
 #include "cfg.h"
 #include "log.h"
 #include "object.h"
@@ -41,7 +42,6 @@
 #include "repo.h"
 #include "storage.h"
 
-extern char **environ;
 
 #define SYSID 7301234567890123456ULL
 #define SEG_SIZE (16u * 1024 * 1024)
@@ -57,59 +57,19 @@ static char repo_dir[PATH_MAX];
 /* ---- fixtures ----------------------------------------------------------- */
 
 static void
-clear_walship_env(void)
-{
-    for (;;)
-    {
-        char       *name = NULL;
-
-        for (char **e = environ; *e != NULL; e++)
-            if (strncmp(*e, "WALSHIP_", 8) == 0)
-            {
-                name = strndup(*e, strcspn(*e, "="));
-                break;
-            }
-        if (name == NULL)
-            break;
-        unsetenv(name);
-        free(name);
-    }
-}
-
-static void
 setup(void)
 {
-    char        conf[PATH_MAX];
-    int         fd;
-
-    clear_walship_env();
+    harness_clear_walship_env();
     log_set_level(LOG_LEVEL_ERROR);
-    strcpy(scratch, "/tmp/ws_test_backup_info_XXXXXX");
-    cr_assert_not_null(mkdtemp(scratch), "mkdtemp: %s", strerror(errno));
-    snprintf(conf, sizeof(conf), "%s/empty.conf", scratch);
-    fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    cr_assert(fd >= 0);
-    close(fd);
-    setenv("WALSHIP_CONFIG", conf, 1);
+    harness_scratch(scratch, sizeof(scratch), "backup_info");
     snprintf(repo_dir, sizeof(repo_dir), "%s/repo", scratch);
     cr_assert_eq(mkdir(repo_dir, 0700), 0);
-}
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void) sb;
-    (void) flag;
-    (void) ftw;
-    return remove(path);
 }
 
 static void
 teardown(void)
 {
-    if (scratch[0] != '\0')
-        nftw(scratch, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    scratch[0] = '\0';
+    harness_rm_scratch(scratch);
 }
 
 TestSuite(backup_info, .init = setup, .fini = teardown);

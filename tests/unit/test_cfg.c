@@ -20,32 +20,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "cfg.h"
 
-extern char **environ;
 
 static char scratch[64];
 static char empty_conf[PATH_MAX];
-
-static void
-clear_walship_env(void)
-{
-    for (;;)
-    {
-        char       *name = NULL;
-
-        for (char **e = environ; *e != NULL; e++)
-            if (strncmp(*e, "WALSHIP_", 8) == 0)
-            {
-                name = strndup(*e, strcspn(*e, "="));
-                break;
-            }
-        if (name == NULL)
-            break;
-        unsetenv(name);
-        free(name);
-    }
-}
 
 /* Path of `name` in the scratch directory (a few rotating buffers). */
 static const char *
@@ -77,7 +57,7 @@ mkfile(const char *name, mode_t mode, const char *content)
 static void
 setup(void)
 {
-    clear_walship_env();
+    harness_clear_walship_env();
     strcpy(scratch, "/tmp/ws_test_cfg_XXXXXX");
     cr_assert_not_null(mkdtemp(scratch));
     strcpy(empty_conf, mkfile("empty.conf", 0600, ""));

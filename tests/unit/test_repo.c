@@ -29,8 +29,8 @@
 #include "log.h"
 #include "pgcontrol.h"
 #include "repo.h"
+#include "harness.h"
 
-extern char **environ;
 
 #define SYSID 7301234567890123456ULL
 #define OTHER_SYSID 7309876543210987654ULL
@@ -44,60 +44,20 @@ static char desc_path[PATH_MAX + 32];
 /* ---- fixtures ----------------------------------------------------------- */
 
 static void
-clear_walship_env(void)
-{
-    for (;;)
-    {
-        char       *name = NULL;
-
-        for (char **e = environ; *e != NULL; e++)
-            if (strncmp(*e, "WALSHIP_", 8) == 0)
-            {
-                name = strndup(*e, strcspn(*e, "="));
-                break;
-            }
-        if (name == NULL)
-            break;
-        unsetenv(name);
-        free(name);
-    }
-}
-
-static void
 setup(void)
 {
-    char        conf[PATH_MAX];
-    int         fd;
-
-    clear_walship_env();
+    harness_clear_walship_env();
     log_set_level(LOG_LEVEL_ERROR);
-    strcpy(scratch, "/tmp/ws_test_repo_XXXXXX");
-    cr_assert_not_null(mkdtemp(scratch), "mkdtemp: %s", strerror(errno));
-    snprintf(conf, sizeof(conf), "%s/empty.conf", scratch);
-    fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    cr_assert(fd >= 0);
-    close(fd);
-    setenv("WALSHIP_CONFIG", conf, 1);
+    harness_scratch(scratch, sizeof(scratch), "repo");
     snprintf(repo_dir, sizeof(repo_dir), "%s/repo", scratch);
     cr_assert_eq(mkdir(repo_dir, 0700), 0);
     snprintf(desc_path, sizeof(desc_path), "%s/%s", repo_dir, REPO_DESCRIPTOR_KEY);
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void) sb;
-    (void) flag;
-    (void) ftw;
-    return remove(path);
-}
-
 static void
 teardown(void)
 {
-    if (scratch[0] != '\0')
-        nftw(scratch, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    scratch[0] = '\0';
+    harness_rm_scratch(scratch);
 }
 
 TestSuite(repo, .init = setup, .fini = teardown);
