@@ -19,16 +19,16 @@
 
 extern char **environ;
 
-/* Unset every WALSHIP_* variable: nothing from the caller may change a test. */
+/* Unset every environment variable whose name starts with prefix. */
 static inline void
-harness_clear_walship_env(void)
+harness_unset_prefix(const char *prefix)
 {
     for (;;)
     {
         char       *name = NULL;
 
         for (char **e = environ; *e != NULL; e++)
-            if (strncmp(*e, "WALSHIP_", 8) == 0)
+            if (strncmp(*e, prefix, strlen(prefix)) == 0)
             {
                 name = strndup(*e, strcspn(*e, "="));
                 break;
@@ -38,6 +38,13 @@ harness_clear_walship_env(void)
         unsetenv(name);
         free(name);
     }
+}
+
+/* Unset every WALSHIP_* variable: nothing from the caller may change a test. */
+static inline void
+harness_clear_walship_env(void)
+{
+    harness_unset_prefix("WALSHIP_");
 }
 
 /*

@@ -57,19 +57,10 @@ static char mounted[PATH_MAX + 16]; /* tmpfs to unmount in teardown, "" if none 
 static void
 setup(void)
 {
-    char        conf[PATH_MAX];
-    int         fd;
-
     harness_clear_walship_env();
     log_set_level(LOG_LEVEL_ERROR);
     mounted[0] = '\0';
-    strcpy(scratch, "/tmp/ws_test_archive_XXXXXX");
-    cr_assert_not_null(mkdtemp(scratch), "mkdtemp: %s", strerror(errno));
-    snprintf(conf, sizeof(conf), "%s/empty.conf", scratch);
-    fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    cr_assert(fd >= 0);
-    close(fd);
-    setenv("WALSHIP_CONFIG", conf, 1);
+    harness_scratch(scratch, sizeof(scratch), "archive");
     snprintf(pg_wal, sizeof(pg_wal), "%s/pg_wal", scratch);
     snprintf(target_dir, sizeof(target_dir), "%s/restore", scratch);
     cr_assert_eq(mkdir(pg_wal, 0700), 0);

@@ -33,33 +33,13 @@
 
 #include <curl/curl.h>
 
+#include "harness.h"
 #include "s3_cred.h"
 
-extern char **environ;
 
 /* ---- fixture -------------------------------------------------------------- */
 
 static char scratch[64];
-
-static void
-unset_matching(const char *prefix)
-{
-    for (;;)
-    {
-        char       *name = NULL;
-
-        for (char **e = environ; *e != NULL; e++)
-            if (strncmp(*e, prefix, strlen(prefix)) == 0)
-            {
-                name = strndup(*e, strcspn(*e, "="));
-                break;
-            }
-        if (name == NULL)
-            break;
-        unsetenv(name);
-        free(name);
-    }
-}
 
 /* Path of `name` in the scratch directory (a few rotating buffers). */
 static const char *
@@ -126,7 +106,7 @@ setup(void)
     static const char *proxies[] = {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
                                     "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"};
 
-    unset_matching("AWS_");
+    harness_unset_prefix("AWS_");
     for (size_t i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++)
         unsetenv(proxies[i]);
     strcpy(scratch, "/tmp/ws_test_s3_cred_XXXXXX");
