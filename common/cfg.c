@@ -245,7 +245,8 @@ struct where
     int         line;           /* CFG_SRC_FILE */
 };
 
-/* One --key=value found on the command line, applied after file and env. */
+/* One --key=value found on the command line, applied after file and env
+ * (never a secret: those are refused there). */
 struct argv_setting
 {
     int         idx;
@@ -968,6 +969,57 @@ out:
 
 /* ---- cfg_load ---------------------------------------------------------- */
 
+/*
+ * The secret option that argv name[0..len) spells, or -1.  Case and '-' for
+ * '_' are ignored: such a spelling is not a recognised option, and the
+ * executable would otherwise report it as unrecognized, quoting the value.
+ */
+static int
+argv_secret(const char *name, size_t len)
+{
+    for (int i = 0; i < OPT_COUNT; i++)
+    {
+        const char *key = cfg_option_table[i].name;
+        size_t      k = 0;
+
+        if (!cfg_option_table[i].secret || strlen(key) != len)
+            continue;
+        while (k < len && (tolower((unsigned char) name[k]) == key[k] ||
+                           (name[k] == '-' && key[k] == '_')))
+            k++;
+        if (k == len)
+            return i;
+    }
+    return -1;
+}
+
+/*
+ * A secret on the command line is readable by every local user (ps,
+ * /proc/<pid>/cmdline) and, inside archive_command or restore_command, by
+ * every database user through pg_settings.  So it is refused outright rather
+ * than used: the error names the key and where it belongs, never the value.
+ */
+static int
+refuse_argv_secret(int idx, struct ws_err *err)
+{
+    const char *key = cfg_option_table[idx].name;
+    char        env[128];
+
+    env_name(idx, env, sizeof(env));
+    err_set(err, WS_ECONFIG, "option --%s cannot be given on the command line: it is a secret",
+            key);
+    err_detail(err, "Command-line arguments are visible to every local user (ps), and "
+               "PostgreSQL shows archive_command and restore_command in pg_settings.");
+    if (idx == OPT_ENCRYPTION_PASSPHRASE)
+        err_hint(err, "Set %s in the configuration file (mode 0600) or in the environment "
+                 "variable %s, or put the passphrase in a file named by "
+                 "encryption_passphrase_file.", key, env);
+    else
+        err_hint(err, "Set %s in the configuration file (mode 0600) or in the environment "
+                 "variable %s, or leave it unset to use the AWS credential chain.", key, env);
+    return -1;
+}
+
 int
 cfg_load(struct cfg *cfg, int argc, char **argv, char ***rest, int *nrest,
          struct ws_err *err)
@@ -1024,6 +1076,12 @@ cfg_load(struct cfg *cfg, int argc, char **argv, char ***rest, int *nrest,
         name = arg + 2;
         eq = strchr(name, '=');
         namelen = eq != NULL ? (size_t) (eq - name) : strlen(name);
+        idx = argv_secret(name, namelen);
+        if (idx >= 0)
+        {
+            refuse_argv_secret(idx, err);
+            goto out;
+        }
         is_config = namelen == 6 && strncmp(name, "config", 6) == 0;
         if (!is_config)
             idx = find_option(name, namelen, false);
@@ -1422,6 +1480,16 @@ cfg_print_help(FILE *out)
         const struct cfg_option *o = &cfg_option_table[i];
         char        flag[128];
 
+        if (o->secret)
+        {
+            char        env[128];
+
+            /* refused on the command line: say where it goes instead */
+            env_name(i, env, sizeof(env));
+            fprintf(out, "  %-*s  %s (configuration file or %s only)\n", width, o->name,
+                    o->help, env);
+            continue;
+        }
         snprintf(flag, sizeof(flag), "--%s=VALUE", o->name);
         if (o->def[0] != '\0')
             fprintf(out, "  %-*s  %s (default: %s)\n", width, flag, o->help, o->def);

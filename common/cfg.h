@@ -3,6 +3,8 @@
  *
  * Sources in increasing precedence: built-in defaults, the configuration file,
  * the environment (WALSHIP_<KEY>, upper case), the command line (--key=value).
+ * Secret keys (cfg_option.secret) are refused on the command line, where any
+ * local user could read them: they come from the file or the environment.
  * The file is found at --config FILE, else $WALSHIP_CONFIG, else
  * /etc/walship.conf.  The default file may be absent; a file named explicitly
  * must exist.  Format: postgresql.conf-like "key = value" lines, '#' starts a
@@ -114,7 +116,7 @@ struct cfg_option
     const char *name;           /* key, lower case: "compression_level" */
     const char *def;            /* default as text, "" for empty */
     const char *help;           /* one line */
-    bool        secret;         /* mask in --print-config */
+    bool        secret;         /* masked in --print-config, refused on argv */
 };
 
 const struct cfg_option *cfg_options(int *n);
@@ -126,6 +128,8 @@ const struct cfg_option *cfg_options(int *n);
  * program's own flags) are returned in *rest / *nrest, in order, so the
  * executable can parse them; the array is allocated (free it with free()),
  * its strings point into argv.  The environment is read from environ.
+ * A secret key on argv (--key=value or --key value, in any case, '-' for
+ * '_') is WS_ECONFIG, naming the key but not the value.
  * Errors name the file, line and key (WS_ECONFIG).
  */
 int         cfg_load(struct cfg *cfg, int argc, char **argv, char ***rest, int *nrest,

@@ -595,6 +595,141 @@ Test(cfg, argv_value_too_long)
     cr_assert(strstr(err.msg, "WALSHIP_PGDATA is too long") != NULL, "%s", err.msg);
 }
 
+/* ---- secrets are refused on the command line ------------------------------ */
+
+#define ARGV_SECRET "argv-secret-1a2b3c"
+
+/* err says "--key" is refused and names the safe places, without the value. */
+static void
+assert_secret_refused(const struct ws_err *err, const char *key)
+{
+    char        flag[96];
+    char        env[96];
+    size_t      i;
+
+    snprintf(flag, sizeof(flag), "--%s", key);
+    snprintf(env, sizeof(env), "WALSHIP_%s", key);
+    for (i = strlen("WALSHIP_"); env[i] != '\0'; i++)
+        env[i] = (char) (env[i] >= 'a' && env[i] <= 'z' ? env[i] - 'a' + 'A' : env[i]);
+    cr_assert_eq(err->code, WS_ECONFIG, "code %d: %s", err->code, err->msg);
+    cr_assert(strstr(err->msg, flag) != NULL, "key not named: %s", err->msg);
+    cr_assert(strstr(err->msg, "command line") != NULL, "%s", err->msg);
+    cr_assert(strstr(err->hint, "configuration file") != NULL, "%s", err->hint);
+    cr_assert(strstr(err->hint, "0600") != NULL, "%s", err->hint);
+    cr_assert(strstr(err->hint, env) != NULL, "%s not in hint: %s", env, err->hint);
+    if (strcmp(key, "encryption_passphrase") == 0)
+        cr_assert(strstr(err->hint, "encryption_passphrase_file") != NULL, "%s", err->hint);
+    cr_assert(strstr(err->msg, ARGV_SECRET) == NULL, "secret leaked: %s", err->msg);
+    cr_assert(strstr(err->detail, ARGV_SECRET) == NULL, "secret leaked: %s", err->detail);
+    cr_assert(strstr(err->hint, ARGV_SECRET) == NULL, "secret leaked: %s", err->hint);
+}
+
+struct argv_secret_case
+{
+    char        args[4][64];        /* "" ends the list */
+    char        key[32];
+};
+
+ParameterizedTestParameters(cfg, argv_secret_refused)
+{
+    static struct argv_secret_case cases[] = {
+        {{"--encryption_passphrase=" ARGV_SECRET}, "encryption_passphrase"},
+        {{"--encryption_passphrase", ARGV_SECRET}, "encryption_passphrase"},
+        {{"--s3_secret_access_key=" ARGV_SECRET}, "s3_secret_access_key"},
+        {{"--s3_secret_access_key", ARGV_SECRET}, "s3_secret_access_key"},
+        {{"--s3_session_token=" ARGV_SECRET}, "s3_session_token"},
+        {{"--s3_session_token", ARGV_SECRET}, "s3_session_token"},
+        /* empty, or no value at all: refused all the same */
+        {{"--encryption_passphrase="}, "encryption_passphrase"},
+        {{"--s3_session_token"}, "s3_session_token"},
+        /* among other settings and positional arguments */
+        {{"--repo=/r", "pos", "--s3_secret_access_key=" ARGV_SECRET, "pos2"},
+         "s3_secret_access_key"},
+        /* spellings the parser would otherwise echo back as unrecognized */
+        {{"--encryption-passphrase=" ARGV_SECRET}, "encryption_passphrase"},
+        {{"--S3_SECRET_ACCESS_KEY=" ARGV_SECRET}, "s3_secret_access_key"},
+        {{"--s3-Session-Token", ARGV_SECRET}, "s3_session_token"},
+    };
+
+    return cr_make_param_array(struct argv_secret_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct argv_secret_case *c, cfg, argv_secret_refused)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    const char *args[6] = {"walship"};
+    int         n = 1;
+
+    for (int i = 0; i < 4 && c->args[i][0] != '\0'; i++)
+        args[n++] = c->args[i];
+    args[n] = NULL;
+    /* also when the same key is set properly elsewhere */
+    setenv("WALSHIP_S3_SESSION_TOKEN", "env-token", 1);
+    cr_assert_eq(load_args(&cfg, &err, NULL, NULL, args), -1, "%s accepted", c->args[0]);
+    assert_secret_refused(&err, c->key);
+    cr_assert_str_eq(cfg.encryption_passphrase, "");
+    cr_assert_str_eq(cfg.s3.secret_access_key, "");
+    cr_assert_str_eq(cfg.s3.session_token, "");
+}
+
+/* Every row of the option table marked secret, present and future. */
+Test(cfg, argv_secret_refused_for_every_secret_key)
+{
+    int         n;
+    const struct cfg_option *o = cfg_options(&n);
+    int         nsecret = 0;
+
+    for (int i = 0; i < n; i++)
+    {
+        struct cfg  cfg;
+        struct ws_err err = WS_ERR_INIT;
+        char        arg[128];
+
+        if (!o[i].secret)
+            continue;
+        nsecret++;
+        snprintf(arg, sizeof(arg), "--%s=%s", o[i].name, ARGV_SECRET);
+        cr_assert_eq(LOAD(&cfg, &err, arg), -1, "%s accepted", arg);
+        assert_secret_refused(&err, o[i].name);
+        cr_assert_eq(LOAD(&cfg, &err, "--repo", "/r", "--", arg), 0, "after --: %s", err.msg);
+    }
+    cr_assert_geq(nsecret, 3);
+}
+
+/* The safe places still work: the environment and a 0600 file. */
+Test(cfg, secrets_from_env_and_file_accepted)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    const char *conf = mkfile("secrets.conf", 0600,
+                              "s3_access_key_id = AKID\n"
+                              "s3_secret_access_key = 'file-secret'\n"
+                              "s3_session_token = 'file-token'\n");
+    int         n;
+    const struct cfg_option *o = cfg_options(&n);
+
+    setenv("WALSHIP_ENCRYPTION_PASSPHRASE", "env-pass", 1);
+    setenv("WALSHIP_S3_SESSION_TOKEN", "env-token", 1);
+    cr_assert_eq(LOAD(&cfg, &err, "--config", conf, "--encryption=aes-256-gcm",
+                      "--encryption_passphrase_file=", "--s3_access_key_id=AKID2"),
+                 0, "%s", err.msg);
+    cr_assert_eq(cfg_validate(&cfg, false, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(cfg.encryption_passphrase, "env-pass");
+    cr_assert_str_eq(cfg.s3.secret_access_key, "file-secret");
+    cr_assert_str_eq(cfg.s3.session_token, "env-token");      /* env > file */
+    cr_assert_str_eq(cfg.s3.access_key_id, "AKID2");
+    for (int i = 0; i < n; i++)
+    {
+        if (strcmp(o[i].name, "encryption_passphrase") == 0 ||
+            strcmp(o[i].name, "s3_session_token") == 0)
+            cr_assert_eq(cfg.source[i], CFG_SRC_ENV, "%s", o[i].name);
+        if (strcmp(o[i].name, "s3_secret_access_key") == 0)
+            cr_assert_eq(cfg.source[i], CFG_SRC_FILE, "%s", o[i].name);
+    }
+    cfg_wipe(&cfg);
+}
+
 Test(cfg, rest_keeps_other_arguments_in_order)
 {
     struct cfg  cfg;
@@ -1038,8 +1173,18 @@ Test(cfg, print_help_lists_every_option)
         char        flag[128];
 
         snprintf(flag, sizeof(flag), "  --%s=VALUE ", o[i].name);
+        if (!o[i].secret)
+        {
+            cr_assert(strstr(buf, flag) != NULL, "%s missing:\n%s", o[i].name, buf);
+            continue;
+        }
+        /* a secret is not offered as an option: it is refused there */
+        cr_assert(strstr(buf, flag) == NULL, "%s offered on the command line:\n%s",
+                  o[i].name, buf);
+        snprintf(flag, sizeof(flag), "  %s ", o[i].name);
         cr_assert(strstr(buf, flag) != NULL, "%s missing:\n%s", o[i].name, buf);
     }
+    cr_assert(strstr(buf, "WALSHIP_S3_SECRET_ACCESS_KEY") != NULL, "%s", buf);
     cr_assert(strstr(buf, "(default: zstd)") != NULL, "%s", buf);
     cr_assert(strstr(buf, "(default: 200)") != NULL, "%s", buf);
     cr_assert(strstr(buf, "--config=FILE") != NULL, "%s", buf);
@@ -1051,8 +1196,8 @@ Test(cfg, wipe_clears_secrets)
     struct cfg  cfg;
     struct ws_err err = WS_ERR_INIT;
 
-    cr_assert_eq(LOAD(&cfg, &err, "--encryption_passphrase=wipe-me",
-                      "--encryption_passphrase_file=/x"), 0, "%s", err.msg);
+    setenv("WALSHIP_ENCRYPTION_PASSPHRASE", "wipe-me", 1);
+    cr_assert_eq(LOAD(&cfg, &err, "--encryption_passphrase_file=/x"), 0, "%s", err.msg);
     cr_assert_str_eq(cfg.encryption_passphrase, "wipe-me");
     cfg_wipe(&cfg);
     for (size_t i = 0; i < sizeof(cfg.encryption_passphrase); i++)
