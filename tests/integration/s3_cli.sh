@@ -145,8 +145,11 @@ check_rc 152 "restore with a wrong secret (authentication failure)"
 check "err_has 'SignatureDoesNotMatch' && ! grep -qF -- '$BADSECRET' '$T/run.err'" \
     "restore: message says SignatureDoesNotMatch, secret not shown"
 check "[ ! -e '$T/out/bad.$N1' ] && no_tmp '$T/out'" "nothing at %p"
-A --s3_secret_access_key="$BADSECRET" "$SEG1" "$N2"
-check_rc_retryable "archive with a wrong secret into the existing repository"
+# the secret through the environment: the command line refuses secrets
+WALSHIP_S3_SECRET_ACCESS_KEY=$BADSECRET A "$SEG1" "$N2"
+check_rc_retryable "archive with a wrong secret (WALSHIP_S3_SECRET_ACCESS_KEY) into the existing repository"
+check "err_has 'SignatureDoesNotMatch' && ! grep -qF -- '$BADSECRET' '$T/run.err' '$T/run.out'" \
+    "the wrong secret from the environment was used (SignatureDoesNotMatch) and is not shown"
 check "[ \"\$(s3_head '$P' '$(wal_key "$N2")')\" = 404 ]" "no object for $N2"
 A --s3_access_key_id="NOSUCHKEY$RANDOM" "$SEG1" "$N2"
 check_rc_retryable "archive with an unknown access key id"

@@ -120,11 +120,42 @@ check_rc 2 "passphrase file with mode 0644"
 check "err_has 'group or others'" "message says the passphrase file is accessible by group or others"
 
 info "--print-config"
-run "$WS_ARCHIVE" --config="$T/c.conf" --encryption=aes-256-gcm \
-    --encryption_passphrase=print-secret-0c1d2e --print-config
+WALSHIP_ENCRYPTION_PASSPHRASE=print-secret-0c1d2e \
+    run "$WS_ARCHIVE" --config="$T/c.conf" --encryption=aes-256-gcm --print-config
 check_rc 0 "--print-config"
 check "out_has '$REPO' && out_has 'aes-256-gcm'" "--print-config shows the effective settings"
 check "! grep -qF print-secret-0c1d2e '$T/run.out' '$T/run.err'" "--print-config masks the passphrase"
+check "grep -qE \"^encryption_passphrase = '[*]+' +# environment\\\$\" '$T/run.out'" \
+    "--print-config shows the passphrase from WALSHIP_ENCRYPTION_PASSPHRASE as masked"
+
+info "secrets are refused on the command line (ps and pg_settings show it to everyone)"
+run "$WS_ARCHIVE" --config="$T/c.conf" --encryption=aes-256-gcm \
+    --encryption_passphrase=argv-secret-5e6f7a --print-config
+check_rc 2 "--encryption_passphrase=... on the command line (configuration error)"
+check "err_has 'option --encryption_passphrase cannot be given on the command line' && \
+    err_has 'configuration file (mode 0600)' && err_has 'WALSHIP_ENCRYPTION_PASSPHRASE' && \
+    err_has 'encryption_passphrase_file'" \
+    "the message names the key and the configuration file, the environment and the passphrase file"
+check "! grep -qF argv-secret-5e6f7a '$T/run.out' '$T/run.err'" "the refused passphrase is not echoed"
+A --s3_session_token argv-secret-5e6f7a "$SEG1" "$N2"
+check_rc 2 "--s3_session_token VALUE (separate argument) is refused too"
+check "err_has '--s3_session_token' && err_has 'WALSHIP_S3_SESSION_TOKEN' && \
+    ! grep -qF argv-secret-5e6f7a '$T/run.out' '$T/run.err'" \
+    "the message names --s3_session_token and WALSHIP_S3_SESSION_TOKEN, not the value"
+A --s3-secret-access-key=argv-secret-5e6f7a "$SEG1" "$N2"
+check "[ \"\$RC\" = 2 ] && err_has '--s3_secret_access_key' && ! grep -qF argv-secret-5e6f7a '$T/run.err'" \
+    "a hyphenated spelling is refused as the secret, not echoed as an unrecognized option"
+check "[ ! -e '$OBJDIR/$N2' ]" "nothing archived"
+R --encryption_passphrase argv-secret-5e6f7a "$N1" "$T/out/argv.$N1"
+check "[ \"\$RC\" = 150 ] && err_has '--encryption_passphrase' && ! grep -qF argv-secret-5e6f7a '$T/run.err'" \
+    "walship-restore refuses it with its configuration exit status 150"
+check "[ ! -e '$T/out/argv.$N1' ]" "walship-restore wrote nothing at %p"
+for b in "$WS_BASEBACKUP" "$WS_RECOVER"; do
+    [ -x "$b" ] || continue
+    run "$b" --config="$T/c.conf" --s3_secret_access_key=argv-secret-5e6f7a
+    check "[ \"\$RC\" = 2 ] && err_has '--s3_secret_access_key' && ! grep -qF argv-secret-5e6f7a '$T/run.err'" \
+        "$(basename "$b") refuses it with its configuration exit status 2"
+done
 
 info "another cluster archiving into this repository"
 A --pgdata="$D2" "$D2/pg_wal/$N1" "$N1"
