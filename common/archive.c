@@ -7,7 +7,10 @@
  * after a crash the archiver may hand us a file we already stored.  So an
  * existing object is compared with the file: the object's end record holds
  * the plaintext size and XXH64, read without reading the body (two small
- * range reads), against one hashing pass over the local file.
+ * range reads), against one hashing pass over the local file.  An identical
+ * object may still be only visible, not durable (its writer died between
+ * link() and the directory fsync), so before answering 0, which lets
+ * PostgreSQL recycle the segment, it is synced (storage_sync).
  */
 #include "archive.h"
 #include "checksum.h"
@@ -198,7 +201,8 @@ archive_push_file(const struct cfg *cfg, struct repo *repo, const struct pg_cont
     /* Already there?  Compare instead of writing. */
     if (storage_head(repo->storage, key, &info, err) == 0)
     {
-        if (compare_existing(repo, key, name, fd, path, info.size, NULL, err) < 0)
+        if (compare_existing(repo, key, name, fd, path, info.size, NULL, err) < 0 ||
+            storage_sync(repo->storage, key, err) < 0)
             goto out;
         stats->already_archived = true;
         stats->bytes_in = (uint64_t) sb.st_size;
@@ -233,7 +237,8 @@ archive_push_file(const struct cfg *cfg, struct repo *repo, const struct pg_cont
         filter_free(head);
         head = NULL;
         if (storage_head(repo->storage, key, &info, err) < 0 ||
-            compare_existing(repo, key, name, fd, path, info.size, NULL, err) < 0)
+            compare_existing(repo, key, name, fd, path, info.size, NULL, err) < 0 ||
+            storage_sync(repo->storage, key, err) < 0)
             goto out;
         stats->already_archived = true;
         stats->bytes_in = (uint64_t) sb.st_size;

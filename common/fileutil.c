@@ -102,13 +102,7 @@ file_mkdir_parents(const char *root, const char *relpath, struct ws_err *err)
     for (p = path + rootlen + 1; (p = strchr(p, '/')) != NULL; p++)
     {
         *p = '\0';
-        if (mkdir(path, 0700) == 0)
-        {
-            /* A new directory is durable only once its parent is fsynced. */
-            if (file_fsync_parent(path, err) < 0)
-                return -1;
-        }
-        else if (errno != EEXIST)
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
         {
             int         e = errno;
 
@@ -117,6 +111,13 @@ file_mkdir_parents(const char *root, const char *relpath, struct ws_err *err)
                 err->code = WS_EIO;
             return -1;
         }
+        /*
+         * A new directory is durable only once its parent is fsynced.  One
+         * that exists already may be just as new: another process may have
+         * created it and died before its fsync.
+         */
+        if (file_fsync_parent(path, err) < 0)
+            return -1;
         *p = '/';
     }
     return 0;

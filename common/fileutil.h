@@ -19,7 +19,7 @@ int         file_fsync_parent(const char *path, struct ws_err *err);
 /* fsync a directory. */
 int         file_fsync_dir(const char *dir, struct ws_err *err);
 /* mkdir -p for the directory part of path below root (root itself must exist);
- * new directories are fsynced into their parents. */
+ * every directory of the chain, new or not, is fsynced into its parent. */
 int         file_mkdir_parents(const char *root, const char *relpath, struct ws_err *err);
 /* true if path exists (stat succeeds). */
 int         file_exists(const char *path);

@@ -120,6 +120,16 @@ storage_remove_many(struct storage *st, const char *const *keys, size_t n, struc
     return 0;
 }
 
+int
+storage_sync(struct storage *st, const char *key, struct ws_err *err)
+{
+    if (check_key(st, key, err) < 0)
+        return -1;
+    if (st->ops->sync == NULL)
+        return 0;
+    return st->ops->sync(st, key, err);
+}
+
 void
 storage_free(struct storage *st)
 {

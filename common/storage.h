@@ -21,6 +21,13 @@
  *  - list: calls cb for every object whose key starts with prefix (in no
  *    particular order); temporary files are never listed.
  *  - remove: deleting a missing object is not an error.
+ *  - sync (optional): makes an existing object and the names leading to it
+ *    durable: on return it survives a crash, whoever stored it.  A visible
+ *    object is not necessarily durable yet: its writer may have died between
+ *    making it visible and committing the name (filesystem: after link(),
+ *    before the directory fsync).  Before answering "already stored", a
+ *    caller syncs.  A missing object is WS_ENOTFOUND.  NULL: a visible object
+ *    is already durable (S3), and storage_sync() is a no-op.
  * Transient failures are WS_ETRANSIENT; callers decide about retries.
  * A storage handle may be used from several threads at once.
  */
@@ -66,6 +73,8 @@ struct storage_ops
     /* optional: delete many keys at once (S3 DeleteObjects); NULL = one by one */
     int         (*remove_many) (struct storage *st, const char *const *keys, size_t n,
                                 struct ws_err *err);
+    /* optional: make an existing object durable (see above); NULL = it already is */
+    int         (*sync) (struct storage *st, const char *key, struct ws_err *err);
     void        (*free) (struct storage *st);
 };
 
@@ -97,6 +106,8 @@ int         storage_remove(struct storage *st, const char *key, struct ws_err *e
 /* Delete n keys (batched where the driver can); missing keys are not errors. */
 int         storage_remove_many(struct storage *st, const char *const *keys, size_t n,
                                 struct ws_err *err);
+/* Make the existing object key and the names leading to it durable (see above). */
+int         storage_sync(struct storage *st, const char *key, struct ws_err *err);
 void        storage_free(struct storage *st);
 
 /* Put a whole buffer (small objects such as the repository descriptor). */

@@ -6,7 +6,10 @@
  * create-if-absent (link fails with EEXIST atomically, so two writers can
  * never both win), and fsyncs the directory so the new name survives a
  * crash (see PostgreSQL's durable_rename()).  A crash before that step
- * leaves only a dot-named temporary file, which list never shows.
+ * leaves only a dot-named temporary file, which list never shows.  Every
+ * directory on the way is fsynced into its parent, new or not (its creator
+ * may have died before doing so), and sync fsyncs an existing object and
+ * every directory up to the root, for a writer that died after link().
  * Directories are created 0700, files 0600: the repository holds a
  * database's history.
  */
@@ -370,6 +373,49 @@ fs_remove(struct storage *st, const char *key, struct ws_err *err)
     return 0;
 }
 
+/*
+ * fsync the object, then each directory from its own up to the root: its
+ * writer may have died after link() and before the directory fsync, or
+ * before fsyncing a directory it created.
+ */
+static int
+fs_sync(struct storage *st, const char *key, struct ws_err *err)
+{
+    struct storage_fs *fs = (struct storage_fs *) st;
+    char        path[PATH_MAX];
+    int         fd;
+
+    if (fs_path(fs, key, path, sizeof(path), err) < 0)
+        return -1;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+    {
+        if (errno == ENOENT)
+            return err_set(err, WS_ENOTFOUND, "object \"%s\" not found in repository \"%s\"",
+                           key, st->location);
+        return fs_errno(err, errno, "could not open file \"%s\"", path);
+    }
+    if (fsync(fd) < 0)
+    {
+        int         e = errno;
+
+        close(fd);
+        return fs_errno(err, e, "could not fsync file \"%s\"", path);
+    }
+    close(fd);
+    for (const char *k = key + strlen(key); k > key; k--)
+    {
+        if (*k != '/')
+            continue;
+        if ((size_t) snprintf(path, sizeof(path), "%s/%.*s", fs->root, (int) (k - key), key)
+            >= sizeof(path))
+            return err_set(err, WS_EINPUT, "path for object \"%s\" is too long", key);
+        if (file_fsync_dir(path, err) < 0)
+            return -1;
+    }
+    return file_fsync_dir(fs->root, err);
+}
+
 static void
 fs_free(struct storage *st)
 {
@@ -378,7 +424,7 @@ fs_free(struct storage *st)
 
 static const struct storage_ops fs_ops = {
     "fs", STORAGE_F_ATOMIC_NO_OVERWRITE | STORAGE_F_RANGE_GET,
-    fs_put_open, fs_get, fs_head, fs_list, fs_remove, NULL, fs_free
+    fs_put_open, fs_get, fs_head, fs_list, fs_remove, NULL, fs_sync, fs_free
 };
 
 struct storage *

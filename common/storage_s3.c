@@ -1482,7 +1482,7 @@ s3_free(struct storage *st)
 
 static const struct storage_ops s3_ops = {
     "s3", STORAGE_F_RANGE_GET,
-    s3_put_open, s3_get, s3_head, s3_list, s3_remove, s3_remove_many, s3_free
+    s3_put_open, s3_get, s3_head, s3_list, s3_remove, s3_remove_many, NULL, s3_free
 };
 
 /* ---- construction -------------------------------------------------------- */
