@@ -41,13 +41,27 @@ fs_path(const struct storage_fs *fs, const char *key, char *buf, size_t len, str
     return 0;
 }
 
+/* What an operation needs of the repository, for the hint on EACCES. */
+enum fs_access
+{
+    FS_READ,
+    FS_WRITE
+};
+
+static void
+fs_access_hint(struct ws_err *err, enum fs_access access)
+{
+    if (err->sys_errno == EACCES || err->sys_errno == EPERM || err->sys_errno == EROFS)
+        err_hint(err, "Check that the repository directory is %s by the user running walship.",
+                 access == FS_READ ? "readable" : "writable");
+}
+
 /* Map an errno from a repository operation; ENOENT of a parent is not "not found". */
 static int
-fs_errno(struct ws_err *err, int e, const char *fmt, const char *path)
+fs_errno(struct ws_err *err, int e, enum fs_access access, const char *fmt, const char *path)
 {
     err_set_errno(err, WS_OK, e, fmt, path);
-    if (e == EACCES || e == EPERM || e == EROFS)
-        err_hint(err, "Check that the repository directory is writable by the user running walship.");
+    fs_access_hint(err, access);
     return -1;
 }
 
@@ -83,10 +97,10 @@ sink_finish(struct filter *f, struct ws_err *err)
         int         e = errno;
 
         close(fd);
-        return fs_errno(err, e, "could not fsync file \"%s\"", s->tmp);
+        return fs_errno(err, e, FS_WRITE, "could not fsync file \"%s\"", s->tmp);
     }
     if (close(fd) < 0)
-        return fs_errno(err, errno, "could not close file \"%s\"", s->tmp);
+        return fs_errno(err, errno, FS_WRITE, "could not close file \"%s\"", s->tmp);
 
     if (s->flags & STORAGE_PUT_NO_OVERWRITE)
     {
@@ -97,18 +111,18 @@ sink_finish(struct filter *f, struct ws_err *err)
             if (e == EEXIST)
                 return err_set(err, WS_EEXISTS, "object \"%s\" already exists", s->final);
             if (e != EPERM && e != ENOTSUP && e != EOPNOTSUPP && e != EMLINK)
-                return fs_errno(err, e, "could not link file \"%s\"", s->final);
+                return fs_errno(err, e, FS_WRITE, "could not link file \"%s\"", s->final);
             /* filesystem without hard links: check, then rename (not atomic) */
             if (file_exists(s->final))
                 return err_set(err, WS_EEXISTS, "object \"%s\" already exists", s->final);
             if (rename(s->tmp, s->final) < 0)
-                return fs_errno(err, errno, "could not rename to \"%s\"", s->final);
+                return fs_errno(err, errno, FS_WRITE, "could not rename to \"%s\"", s->final);
         }
         else
             unlink(s->tmp);
     }
     else if (rename(s->tmp, s->final) < 0)
-        return fs_errno(err, errno, "could not rename to \"%s\"", s->final);
+        return fs_errno(err, errno, FS_WRITE, "could not rename to \"%s\"", s->final);
     s->done = true;
     return file_fsync_parent(s->final, err);
 }
@@ -146,8 +160,7 @@ fs_put_open(struct storage *st, const char *key, unsigned flags, struct filter *
         goto fail;
     if (file_mkdir_parents(fs->root, key, err) < 0)
     {
-        if (err->sys_errno == EACCES || err->sys_errno == EPERM || err->sys_errno == EROFS)
-            err_hint(err, "Check that the repository directory is writable by the user running walship.");
+        fs_access_hint(err, FS_WRITE);
         goto fail;
     }
     snprintf(dir, sizeof(dir), "%s", s->final);
@@ -173,7 +186,7 @@ fs_put_open(struct storage *st, const char *key, unsigned flags, struct filter *
     }
     if (s->fd < 0)
     {
-        fs_errno(err, errno, "could not create file \"%s\"", s->tmp);
+        fs_errno(err, errno, FS_WRITE, "could not create file \"%s\"", s->tmp);
         if (err->code == WS_ENOTFOUND)
             err->code = WS_EIO;
         s->done = true;     /* nothing to unlink */
@@ -210,7 +223,7 @@ fs_get(struct storage *st, const char *key, uint64_t offset, uint64_t length,
         if (errno == ENOENT)
             return err_set(err, WS_ENOTFOUND, "object \"%s\" not found in repository \"%s\"",
                            key, st->location);
-        return fs_errno(err, errno, "could not open file \"%s\"", path);
+        return fs_errno(err, errno, FS_READ, "could not open file \"%s\"", path);
     }
     (void) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     buf = malloc(GET_BLOCK);
@@ -228,7 +241,7 @@ fs_get(struct storage *st, const char *key, uint64_t offset, uint64_t length,
         {
             if (errno == EINTR)
                 continue;
-            fs_errno(err, errno, "could not read file \"%s\"", path);
+            fs_errno(err, errno, FS_READ, "could not read file \"%s\"", path);
             goto out;
         }
         if (n == 0)
@@ -266,7 +279,7 @@ fs_head(struct storage *st, const char *key, struct storage_info *info, struct w
         if (errno == ENOENT)
             return err_set(err, WS_ENOTFOUND, "object \"%s\" not found in repository \"%s\"",
                            key, st->location);
-        return fs_errno(err, errno, "could not stat file \"%s\"", path);
+        return fs_errno(err, errno, FS_READ, "could not stat file \"%s\"", path);
     }
     if (!S_ISREG(sb.st_mode))
         return err_set(err, WS_EIO, "\"%s\" is not a regular file", path);
@@ -292,7 +305,7 @@ list_dir(struct storage_fs *fs, const char *rel, const char *prefix, storage_lis
     {
         if (errno == ENOENT)
             return 0;
-        return fs_errno(err, errno, "could not open directory \"%s\"", path);
+        return fs_errno(err, errno, FS_READ, "could not open directory \"%s\"", path);
     }
     while ((de = readdir(d)) != NULL)
     {
@@ -347,7 +360,7 @@ fs_remove(struct storage *st, const char *key, struct ws_err *err)
     {
         if (errno == ENOENT)
             return 0;
-        return fs_errno(err, errno, "could not remove file \"%s\"", path);
+        return fs_errno(err, errno, FS_WRITE, "could not remove file \"%s\"", path);
     }
     if (file_fsync_parent(path, err) < 0)
         return -1;
@@ -393,14 +406,14 @@ fs_sync(struct storage *st, const char *key, struct ws_err *err)
         if (errno == ENOENT)
             return err_set(err, WS_ENOTFOUND, "object \"%s\" not found in repository \"%s\"",
                            key, st->location);
-        return fs_errno(err, errno, "could not open file \"%s\"", path);
+        return fs_errno(err, errno, FS_READ, "could not open file \"%s\"", path);
     }
     if (fsync(fd) < 0)
     {
         int         e = errno;
 
         close(fd);
-        return fs_errno(err, e, "could not fsync file \"%s\"", path);
+        return fs_errno(err, e, FS_WRITE, "could not fsync file \"%s\"", path);
     }
     close(fd);
     for (const char *k = key + strlen(key); k > key; k--)

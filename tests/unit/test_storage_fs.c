@@ -1037,6 +1037,70 @@ Test(storage_fs, put_permission_denied)
     cr_assert_neq(access(spath("ro/sub"), F_OK), 0);
 }
 
+/*
+ * head, get and list in a directory we may not read: the hint asks for a
+ * readable repository, not a writable one (as root, in a child that drops to
+ * nobody; otherwise the directory is made 0000).
+ */
+Test(storage_fs, read_permission_denied)
+{
+    struct
+    {
+        int         rc[3];
+        struct ws_err err[3];
+    }           res;
+    const char *ops[3] = {"head", "get", "list"};
+    struct ws_err err = WS_ERR_INIT;
+    int         p[2];
+    pid_t       pid;
+    int         status;
+    bool        root = geteuid() == 0;
+
+    cr_assert_eq(mkdir(spath("ro"), 0700), 0);
+    st = open_repo(spath("ro"));
+    cr_assert_eq(storage_put_buffer(st, "sub/obj", 0, "data", 4, &err), 0, "%s", err.msg);
+    if (root)
+        cr_assert_eq(chmod(scratch, 0755), 0);
+    else
+        cr_assert_eq(chmod(spath("ro"), 0), 0);
+    cr_assert_eq(pipe(p), 0);
+    pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0)
+    {
+        struct storage_info info;
+        struct filter *mem = filter_mem_new(64);
+        struct listing l;
+
+        memset(&res, 0, sizeof(res));
+        memset(&l, 0, sizeof(l));
+        close(p[0]);
+        if (root && (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(10);
+        res.rc[0] = storage_head(st, "sub/obj", &info, &res.err[0]);
+        res.rc[1] = storage_get(st, "sub/obj", 0, 0, mem, &res.err[1]);
+        res.rc[2] = storage_list(st, "", collect, &l, &res.err[2]);
+        (void) write(p[1], &res, sizeof(res));
+        _exit(0);
+    }
+    close(p[1]);
+    cr_assert_eq(read(p[0], &res, sizeof(res)), (ssize_t) sizeof(res), "child failed");
+    close(p[0]);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    for (int i = 0; i < 3; i++)
+    {
+        const struct ws_err *e = &res.err[i];
+
+        cr_assert_eq(res.rc[i], -1, "%s in an unreadable directory succeeded", ops[i]);
+        cr_assert_eq(e->sys_errno, EACCES, "%s: %s", ops[i], e->msg);
+        cr_assert_neq(e->code, WS_ENOTFOUND, "%s: EACCES is not \"not found\"", ops[i]);
+        cr_assert(strstr(e->msg, spath("ro")) != NULL, "%s: message names no path: %s", ops[i],
+                  e->msg);
+        cr_assert(strstr(e->hint, "readable") != NULL && strstr(e->hint, "writable") == NULL,
+                  "%s: hint does not ask for read access: \"%s\"", ops[i], e->hint);
+    }
+}
+
 /* ---- disk full ---------------------------------------------------------------- */
 
 Test(storage_fs, put_no_space)
