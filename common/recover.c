@@ -7,6 +7,7 @@
 #include "fileutil.h"
 #include "log.h"
 #include "object.h"
+#include "pgconf_quote.h"
 #include "pg.h"
 #include "repo.h"
 #include "storage.h"
@@ -419,43 +420,12 @@ cmp_job(const void *a, const void *b)
 
 /* ---- recovery settings ---------------------------------------------------- */
 
-static bool
-shell_safe(const char *s)
-{
-    if (*s == '\0')
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              strchr("/._-=:,+@%", *s) != NULL))
-            return false;
-    return true;
-}
-
 static void
 append(char *buf, size_t len, const char *s)
 {
     size_t      n = strlen(buf);
 
     snprintf(buf + n, len - n, "%s", s);
-}
-
-static void
-append_shell_word(char *buf, size_t len, const char *w)
-{
-    append(buf, len, " ");
-    if (shell_safe(w))
-    {
-        append(buf, len, w);
-        return;
-    }
-    append(buf, len, "'");
-    for (const char *p = w; *p; p++)
-    {
-        char        c[2] = {*p, 0};
-
-        append(buf, len, *p == '\'' ? "'\\''" : c);
-    }
-    append(buf, len, "'");
 }
 
 static int
@@ -492,9 +462,15 @@ build_restore_command(const struct cfg *cfg, const struct recover_options *o, ch
             log_warning("walship-restore was not found beside walship-recover; restore_command relies on PATH");
         }
     }
+    /*
+     * The server reads the value from postgresql.auto.conf, replaces %f, %p
+     * and %% in it, and runs it with /bin/sh -c: so each word is quoted for
+     * the shell with its % doubled, and only the final %f %p are placeholders
+     * (pgconf_quote.h).
+     */
     out[0] = '\0';
-    append_shell_word(out, len, prog);
-    memmove(out, out + 1, strlen(out));     /* no leading blank */
+    if (pgconf_command_word(out, len, prog, err) < 0)
+        goto too_long;
     if (cfg->config_file[0] != '\0')
     {
         char        abs[PATH_MAX];
@@ -504,7 +480,8 @@ build_restore_command(const struct cfg *cfg, const struct recover_options *o, ch
             return err_set_errno(err, WS_ECONFIG, errno, "could not resolve configuration file \"%s\"",
                                  cfg->config_file);
         snprintf(word, sizeof(word), "--config=%s", abs);
-        append_shell_word(out, len, word);
+        if (pgconf_command_word(out, len, word, err) < 0)
+            goto too_long;
     }
     for (int i = 0; i < nopt; i++)
     {
@@ -532,27 +509,61 @@ build_restore_command(const struct cfg *cfg, const struct recover_options *o, ch
         }
         v = cfg_value_text(cfg, i, num, sizeof(num));
         snprintf(word, sizeof(word), "--%s=%s", opts[i].name, v);
-        append_shell_word(out, len, word);
+        if (pgconf_command_word(out, len, word, err) < 0)
+            goto too_long;
     }
+    if (strlen(out) + strlen(" %f %p") + 1 >= len)
+        goto too_long;
     append(out, len, " %f %p");
-    if (strlen(out) + 1 >= len)
-        return err_set(err, WS_ECONFIG, "restore_command would be too long");
+
+    /*
+     * Every value write_recovery_conf hands to conf_line must be one a
+     * configuration file can hold: refuse it now, before anything is
+     * written, and name the setting.
+     */
+    if (pgconf_check_value("restore_command", out, err) < 0)
+    {
+        err_hint(err, "The path of walship-restore or of the configuration file, or a setting given in the environment or on the command line, holds a newline; rename it.");
+        return -1;
+    }
+    if (o->target.kind == BACKUP_TARGET_XID || o->target.kind == BACKUP_TARGET_NAME)
+    {
+        const char *key = o->target.kind == BACKUP_TARGET_XID ? "recovery_target_xid" :
+            "recovery_target_name";
+
+        if (o->target_text != NULL && pgconf_check_value(key, o->target_text, err) < 0)
+            return -1;
+    }
+    if (o->target_timeline != NULL &&
+        pgconf_check_value("recovery_target_timeline", o->target_timeline, err) < 0)
+        return -1;
+    if (o->target_action != NULL &&
+        pgconf_check_value("recovery_target_action", o->target_action, err) < 0)
+        return -1;
     return 0;
+too_long:
+    return err_set(err, WS_ECONFIG, "restore_command would be too long");
 }
 
-/* 'value' in postgresql.conf quoting */
+/*
+ * key = 'value' in postgresql.conf quoting (pgconf_quote_value).  The
+ * values were checked by build_restore_command; should one that cannot be
+ * written slip through all the same, the line written is one the server
+ * refuses to start with, rather than a setting silently left out.
+ */
 static void
 conf_line(FILE *f, const char *key, const char *value)
 {
-    fprintf(f, "%s = '", key);
-    for (const char *p = value; *p; p++)
+    char        q[PGCONF_QUOTED_MAX] = "";
+    struct ws_err e = WS_ERR_INIT;
+
+    if (pgconf_quote_value(q, sizeof(q), key, value, &e) < 0)
     {
-        if (*p == '\'')
-            fputs("''", f);
-        else
-            fputc(*p, f);
+        log_error("%s", e.msg);
+        fprintf(f, "%s = <walship-recover could not write this value>\n", key);
+        return;
     }
-    fputs("'\n", f);
+    fprintf(f, "%s = %s\n", key, q);
 }
 
 static bool
