@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
-#   1. install dependencies (root) and build with -Werror;
+#   1. install dependencies (root), build PostgreSQL 18 from ../shared/pg-src
+#      once per machine (cached under /var/cache/walship), build with -Werror;
 #   2. every test, unit and integration (real PostgreSQL 15), under ctest;
 #   3. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" -eq 0 ]; then
     bash scripts/install-deps.sh
+    bash scripts/install-pg18.sh
 fi
 
 echo "== build (RelWithDebInfo, -Werror)"

@@ -139,6 +139,20 @@ ws_find_pgbin() {
     return 1
 }
 
+# ws_find_pg18: PG18BIN = the PostgreSQL 18 that scripts/install-pg18.sh
+# built (or $WS_PG18_BIN); 1 if there is none.
+ws_find_pg18() {
+    local d
+    for d in "${WS_PG18_BIN:-}" "${WS_PG18_CACHE:-/var/cache/walship}/pg18/bin"; do
+        if [ -n "$d" ] && [ -x "$d/postgres" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] &&
+            [ -x "$d/psql" ] && "$d/postgres" --version 2>/dev/null | grep -q ' 18\.'; then
+            PG18BIN=$d
+            return 0
+        fi
+    done
+    return 1
+}
+
 ws_cleanup() {
     local rc=$? d pid i m
     trap - EXIT
