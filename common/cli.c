@@ -43,7 +43,7 @@ cli_parse(const struct cli_spec *spec, int argc, char **argv, struct cfg *cfg,
             print_config = true;
         else if (rest[i][0] == '-' && rest[i][1] != '\0')
         {
-            err_set(err, WS_ECONFIG, "unrecognized option \"%s\"", rest[i]);
+            cli_err_unrecognized(rest[i], err);
             err_hint(err, "Try \"%s --help\" for more information.", spec->progname);
             log_err(err);
             goto out;
@@ -173,4 +173,17 @@ cli_flag_int(const char *name, const char *value, long min, long max, int *out,
         return err_set(err, WS_ECONFIG, "invalid --%s \"%s\": give %ld..%ld", name, value, min, max);
     *out = (int) v;
     return 0;
+}
+
+int
+cli_err_unrecognized(const char *arg, struct ws_err *err)
+{
+    const char *eq = arg[0] == '-' ? strchr(arg, '=') : NULL;
+
+    if (eq == NULL)
+        return err_set(err, WS_ECONFIG, "unrecognized %s \"%s\"",
+                       arg[0] == '-' ? "option" : "argument", arg);
+    /* the value may be a misspelled secret: never quote it */
+    return err_set(err, WS_ECONFIG, "unrecognized option \"%.*s\" (value not shown)",
+                   (int) (eq - arg), arg);
 }

@@ -53,6 +53,12 @@ enum cli_result cli_parse_options(const struct cli_spec *spec, int argc, char **
 int         cli_flag(char **rest, int nrest, int *i, const char *name, char shortname,
                      bool has_value, const char **value, struct ws_err *err);
 
+/*
+ * WS_ECONFIG "unrecognized option": names the option up to any '=' and never
+ * quotes what follows it, which may be a misspelled secret's value.
+ */
+int         cli_err_unrecognized(const char *arg, struct ws_err *err);
+
 /* Parse the integer value of flag "--name" within [min, max] (WS_ECONFIG). */
 int         cli_flag_int(const char *name, const char *value, long min, long max, int *out,
                          struct ws_err *err);

@@ -309,7 +309,7 @@ main(int argc, char **argv)
         }
         else
         {
-            err_set(&err, WS_ECONFIG, "unrecognized argument \"%s\"", rest[i]);
+            cli_err_unrecognized(rest[i], &err);
             goto usage_error;
         }
 #undef FLAG

@@ -156,6 +156,16 @@ for b in "$WS_BASEBACKUP" "$WS_RECOVER"; do
     check "[ \"\$RC\" = 2 ] && err_has '--s3_secret_access_key' && ! grep -qF argv-secret-5e6f7a '$T/run.err'" \
         "$(basename "$b") refuses it with its configuration exit status 2"
 done
+info "a misspelled secret is an unrecognized option whose value is never quoted"
+A --encryption_pasphrase=typo-secret-8b9c "$SEG1" "$N2"
+check "[ \"\$RC\" = 2 ] && err_has 'unrecognized option \"--encryption_pasphrase\"' && ! grep -qF typo-secret-8b9c '$T/run.err'" \
+    "walship-archive names the misspelled option, not its value"
+for b in "$WS_BASEBACKUP" "$WS_RECOVER"; do
+    [ -x "$b" ] || continue
+    run "$b" --config="$T/c.conf" --s3-secret-acess-key=typo-secret-8b9c
+    check "[ \"\$RC\" = 2 ] && err_has '--s3-secret-acess-key' && ! grep -qF typo-secret-8b9c '$T/run.err'" \
+        "$(basename "$b") names the misspelled option, not its value"
+done
 
 info "another cluster archiving into this repository"
 A --pgdata="$D2" "$D2/pg_wal/$N1" "$N1"
