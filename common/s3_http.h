@@ -1,6 +1,8 @@
 /*
  * s3_http.h — the pieces of the S3 driver's HTTP layer that tests check
- * directly: key/query encoding and request signing setup.
+ * directly: key/query encoding, request signing setup, and the parsing of
+ * the numbers a server sends (which are untrusted: each is checked for
+ * overflow and clamped before the driver does arithmetic with it).
  */
 #ifndef WS_S3_HTTP_H
 #define WS_S3_HTTP_H
@@ -8,6 +10,7 @@
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "s3_cred.h"
 
 #define S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -28,5 +31,41 @@ int         s3_uri_encode(const char *in, bool keep_slash, char *out, size_t out
  */
 int         s3_sign_setup(CURL *h, const char *scope, const struct s3_credentials *cred,
                           const char *payload_hash, struct curl_slist **headers);
+
+/* The longest backoff between two attempts, and the most a Retry-After can make us wait. */
+#define S3_BACKOFF_MAX_MS 20000
+
+/*
+ * A Retry-After value (RFC 9110 section 10.2.3): delay-seconds, or an
+ * IMF-fixdate taken relative to now (Unix seconds).  Returns 0 with *ms in
+ * 0..S3_BACKOFF_MAX_MS: longer delays and dates further ahead are capped,
+ * a date in the past is 0.  Returns -1 with *ms = 0 for an empty, signed,
+ * fractional or otherwise malformed value and for the obsolete date forms
+ * (RFC 850, asctime), which the caller ignores (the usual backoff applies).
+ */
+int         s3_parse_retry_after(const char *value, int64_t now, long *ms);
+
+/*
+ * An unsigned decimal number (digits only, optional spaces or tabs around
+ * them) no larger than max.  Returns 0 with *out, or -1 if s is empty, has a
+ * sign or any other character, or exceeds max.
+ */
+int         s3_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/*
+ * The Content-Range of a single-range 206 reply: "bytes first-last/length",
+ * the length possibly "*" (RFC 9110 section 14.4).  Returns 0 with *first
+ * and *last, or -1 if malformed, if a number exceeds INT64_MAX, if first >
+ * last, or if last is not below the complete length.
+ */
+int         s3_parse_content_range(const char *value, uint64_t *first, uint64_t *last);
+
+/*
+ * The wait before the next attempt: the backoff delay_ms (at most
+ * S3_BACKOFF_MAX_MS) plus a jitter of rnd % (delay_ms / 2 + 1), raised to
+ * retry_after_ms (a value from s3_parse_retry_after) when the server asked
+ * for longer; never longer than S3_BACKOFF_MAX_MS on account of Retry-After.
+ */
+long        s3_retry_wait_ms(long delay_ms, unsigned rnd, long retry_after_ms);
 
 #endif

@@ -624,3 +624,50 @@ s3_time_parse(const char *s)
     t = days_from_civil(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec - offset;
     return t < 0 ? -1 : t;
 }
+
+int64_t
+s3_http_time_parse(const char *s)
+{
+    static const char wdays[] = "MonTueWedThuFriSatSun";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int         year, mon = -1, day, hour, min, sec;
+    int         maxday;
+    int         wday = -1;
+
+    if (s == NULL)
+        return -1;
+    while (is_space(*s))
+        s++;
+    /* each field is checked before the next is read, so a short string stops at its NUL */
+    for (int i = 0; i < 7 && wday < 0; i++)
+        if (strncmp(s, wdays + 3 * i, 3) == 0)
+            wday = i;
+    if (wday < 0 || s[3] != ',' || s[4] != ' ')
+        return -1;
+    s += 5;
+    if ((day = digits(&s, 2)) < 0 || *s++ != ' ')
+        return -1;
+    for (int i = 0; i < 12 && mon < 0; i++)
+        if (strncmp(s, months + 3 * i, 3) == 0)
+            mon = i + 1;
+    if (mon < 0 || s[3] != ' ')
+        return -1;
+    s += 4;
+    if ((year = digits(&s, 4)) < 0 || *s++ != ' ' ||
+        (hour = digits(&s, 2)) < 0 || *s++ != ':' ||
+        (min = digits(&s, 2)) < 0 || *s++ != ':' ||
+        (sec = digits(&s, 2)) < 0 || strncmp(s, " GMT", 4) != 0)
+        return -1;
+    s += 4;
+    while (is_space(*s))
+        s++;
+    if (*s != '\0' || year < 1970 || hour > 23 || min > 59 || sec > 60)
+        return -1;
+    maxday = mdays[mon - 1];
+    if (mon == 2 && (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)))
+        maxday = 29;
+    if (day < 1 || day > maxday)
+        return -1;
+    return days_from_civil(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec;
+}

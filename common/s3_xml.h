@@ -42,4 +42,10 @@ size_t      s3_utf8_encode(unsigned long cp, unsigned char b[4]);
  * "2026-11-24T13:06:11+00:00") to Unix seconds; -1 if invalid or before 1970. */
 int64_t     s3_time_parse(const char *s);
 
+/* An HTTP IMF-fixdate (RFC 9110 5.6.7: "Wed, 21 Oct 2026 07:28:00 GMT") to
+ * Unix seconds; -1 if invalid, before 1970, or one of the obsolete forms
+ * (RFC 850, asctime).  The weekday is checked for spelling, not against the
+ * date. */
+int64_t     s3_http_time_parse(const char *s);
+
 #endif

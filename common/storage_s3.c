@@ -25,6 +25,9 @@
  * Every failure names the operation, the key, the HTTP status, the S3 error
  * code and the request id; 5xx, 429/SlowDown, timeouts and resets are
  * retried with exponential backoff and jitter within s3_max_retries.
+ * Numbers from the server are untrusted: Retry-After, Content-Range and
+ * listed sizes are parsed with overflow checks and clamped (s3_http.h), and
+ * a ranged GET never passes on bytes outside the range it asked for.
  */
 #define _GNU_SOURCE     /* strptime, timegm */
 #include "storage.h"
@@ -53,7 +56,6 @@
 #define S3_PART_MAX (5ULL * 1024 * 1024 * 1024)
 #define S3_BACKOFF_BASE_MS 100
 #define SINK_SLACK ((size_t) 1 << 20)  /* single-PUT allowance beyond one part */
-#define S3_BACKOFF_MAX_MS 20000
 
 struct storage_s3
 {
@@ -143,6 +145,131 @@ sleep_ms(long ms)
 
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
+}
+
+/*
+ * One or more decimal digits at *p, no larger than max: 0 with *out and *p
+ * advanced past them, or -1 if there is no digit or the value exceeds max.
+ * The bound is checked before each multiplication, so nothing overflows.
+ */
+static int
+scan_u64(const char **p, uint64_t max, uint64_t *out)
+{
+    const char *q = *p;
+    uint64_t    v = 0;
+
+    if (*q < '0' || *q > '9')
+        return -1;
+    for (; *q >= '0' && *q <= '9'; q++)
+    {
+        unsigned    d = (unsigned) (*q - '0');
+
+        if (v > (max - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *p = q;
+    *out = v;
+    return 0;
+}
+
+static const char *
+skip_ows(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+int
+s3_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t    v;
+
+    if (s == NULL)
+        return -1;
+    s = skip_ows(s);
+    if (scan_u64(&s, max, &v) < 0 || *skip_ows(s) != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int
+s3_parse_retry_after(const char *value, int64_t now, long *ms)
+{
+    const long  cap_s = S3_BACKOFF_MAX_MS / 1000;
+    const char *p;
+    long        secs = 0;
+
+    *ms = 0;
+    if (value == NULL)
+        return -1;
+    p = skip_ows(value);
+    if (*p >= '0' && *p <= '9')
+    {
+        /* delay-seconds: any number of digits; once past the cap, stop adding */
+        for (; *p >= '0' && *p <= '9'; p++)
+            if (secs <= cap_s)
+                secs = secs * 10 + (*p - '0');
+        if (*skip_ows(p) != '\0')
+            return -1;
+    }
+    else
+    {
+        int64_t     when = s3_http_time_parse(p);
+
+        if (when < 0)
+            return -1;
+        /* a date is at most year 9999, so the difference cannot overflow */
+        if (when <= now)
+            secs = 0;
+        else if (when - now > cap_s)
+            secs = cap_s + 1;
+        else
+            secs = (long) (when - now);
+    }
+    *ms = secs > cap_s ? S3_BACKOFF_MAX_MS : secs * 1000;
+    return 0;
+}
+
+int
+s3_parse_content_range(const char *value, uint64_t *first, uint64_t *last)
+{
+    const char *p;
+    uint64_t    a, b, total;
+
+    if (value == NULL || strncasecmp(value, "bytes ", 6) != 0)
+        return -1;
+    p = skip_ows(value + 6);
+    if (scan_u64(&p, INT64_MAX, &a) < 0 || *p++ != '-' ||
+        scan_u64(&p, INT64_MAX, &b) < 0 || *p++ != '/' || a > b)
+        return -1;
+    if (*p == '*')
+        p++;
+    else if (scan_u64(&p, INT64_MAX, &total) < 0 || b >= total)
+        return -1;
+    if (*skip_ows(p) != '\0')
+        return -1;
+    *first = a;
+    *last = b;
+    return 0;
+}
+
+long
+s3_retry_wait_ms(long delay_ms, unsigned rnd, long retry_after_ms)
+{
+    long        wait;
+
+    if (delay_ms < 0)
+        delay_ms = 0;
+    if (delay_ms > S3_BACKOFF_MAX_MS)
+        delay_ms = S3_BACKOFF_MAX_MS;
+    wait = delay_ms + (long) (rnd % (unsigned) (delay_ms / 2 + 1));
+    /* the server may lengthen the wait up to the cap, never shorten it */
+    if (retry_after_ms > S3_BACKOFF_MAX_MS)
+        retry_after_ms = S3_BACKOFF_MAX_MS;
+    return retry_after_ms > wait ? retry_after_ms : wait;
 }
 
 int
@@ -236,7 +363,7 @@ struct s3_req
     char        request_id[128];
     uint64_t    content_length;
     int64_t     last_modified;
-    long        retry_after;        /* seconds, from Retry-After */
+    long        retry_after_ms;     /* from Retry-After, 0..S3_BACKOFF_MAX_MS */
 };
 
 struct xfer
@@ -247,6 +374,12 @@ struct xfer
     uint64_t    delivered;          /* bytes given to the sink in this attempt */
     bool        sink_failed;
     bool        ranged;             /* a Range header was sent: 206 expected */
+    uint64_t    want_first;         /* ranged: the first byte asked for */
+    uint64_t    want_len;           /* ranged: bytes asked for, UINT64_MAX = to the end */
+    bool        range_seen;         /* a Content-Range header arrived */
+    bool        range_valid;        /* ... and parsed: range_first..range_last */
+    uint64_t    range_first;
+    uint64_t    range_last;
     struct ws_err *sink_err;
     size_t      cap;
     /* stall detection: s3_timeout seconds without a byte in either direction */
@@ -324,6 +457,34 @@ on_write(char *data, size_t size, size_t nmemb, void *arg)
                 x->r->key ? x->r->key : "");
         return 0;
     }
+    if (status == 206 && x->ranged && x->r->sink != NULL)
+    {
+        /* never splice bytes from outside the range asked for */
+        if (x->range_seen &&
+            (!x->range_valid || x->range_first != x->want_first ||
+             (x->want_len != UINT64_MAX && x->range_last - x->range_first >= x->want_len)))
+        {
+            x->sink_failed = true;
+            if (x->range_valid)
+                err_set(x->sink_err, WS_EIO, "S3 server answered a Range request for \"%s\" "
+                        "from byte %llu with bytes %llu-%llu", x->r->key ? x->r->key : "",
+                        (unsigned long long) x->want_first,
+                        (unsigned long long) x->range_first,
+                        (unsigned long long) x->range_last);
+            else
+                err_set(x->sink_err, WS_EIO, "S3 server answered a Range request for \"%s\" "
+                        "with an invalid Content-Range", x->r->key ? x->r->key : "");
+            return 0;
+        }
+        if (n > x->want_len - x->delivered)
+        {
+            x->sink_failed = true;
+            err_set(x->sink_err, WS_EIO,
+                    "S3 server sent more than the %llu bytes asked for of \"%s\"",
+                    (unsigned long long) x->want_len, x->r->key ? x->r->key : "");
+            return 0;
+        }
+    }
     if (status >= 200 && status < 300 && x->r->sink != NULL)
     {
         if (filter_write(x->r->sink, data, n, x->sink_err) < 0)
@@ -395,7 +556,8 @@ on_header(char *line, size_t size, size_t nitems, void *arg)
     {
         /* a new response (after 100-continue or a redirect): reset */
         x->r->etag[0] = x->r->request_id[0] = '\0';
-        x->r->retry_after = 0;
+        x->r->retry_after_ms = 0;
+        x->range_seen = x->range_valid = false;
     }
     else if (n > 5 && strncasecmp(line, "ETag:", 5) == 0)
         header_value(line, n, x->r->etag, sizeof(x->r->etag));
@@ -403,8 +565,17 @@ on_header(char *line, size_t size, size_t nitems, void *arg)
         header_value(line, n, x->r->request_id, sizeof(x->r->request_id));
     else if (n > 12 && strncasecmp(line, "Retry-After:", 12) == 0)
     {
+        long        ms;
+
         header_value(line, n, v, sizeof(v));
-        x->r->retry_after = strtol(v, NULL, 10);
+        /* a malformed value is ignored: the usual backoff applies */
+        x->r->retry_after_ms = s3_parse_retry_after(v, (int64_t) time(NULL), &ms) == 0 ? ms : 0;
+    }
+    else if (n > 14 && strncasecmp(line, "Content-Range:", 14) == 0)
+    {
+        header_value(line, n, v, sizeof(v));
+        x->range_seen = true;
+        x->range_valid = s3_parse_content_range(v, &x->range_first, &x->range_last) == 0;
     }
     else if (n > 15 && strncasecmp(line, "Last-Modified:", 14) == 0)
     {
@@ -690,6 +861,9 @@ s3_request(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
             x.ranged = true;
             uint64_t    start = r->range_start + delivered_total;
 
+            x.want_first = start;
+            x.want_len = r->range_len ? r->range_len - delivered_total : UINT64_MAX;
+
             if (r->range_len)
                 snprintf(hbuf[nh], sizeof(hbuf[nh]), "Range: bytes=%llu-%llu",
                          (unsigned long long) start,
@@ -755,11 +929,9 @@ s3_request(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
             goto out;
         }
         {
-            long        wait = delay + (long) (rand_r(&s->seed) % (unsigned) (delay / 2 + 1));
+            long        wait = s3_retry_wait_ms(delay, (unsigned) rand_r(&s->seed),
+                                                r->retry_after_ms);
 
-            if (r->retry_after > 0 && r->retry_after * 1000 > wait)
-                wait = r->retry_after * 1000 > S3_BACKOFF_MAX_MS ? S3_BACKOFF_MAX_MS
-                    : r->retry_after * 1000;
             log_warning("%s (attempt %d of %d, retrying in %ld ms)", err->msg, attempt + 1,
                         s->max_retries + 1, wait);
             sleep_ms(wait);
@@ -1268,6 +1440,7 @@ list_one(const char *inner, size_t len, void *arg)
     char        when[64];
     struct storage_info info = {0, 0};
     size_t      plen = strlen(c->s->prefix);
+    int         e;
 
     if (s3_xml_text(inner, len, "Key", key, sizeof(key)) < 0)
     {
@@ -1275,8 +1448,14 @@ list_one(const char *inner, size_t len, void *arg)
                 c->s->bucket);
         return -1;
     }
-    if (s3_xml_text(inner, len, "Size", num, sizeof(num)) > 0)
-        info.size = strtoull(num, NULL, 10);
+    /* a missing Size is 0; one that is not a plain number is not guessed at */
+    e = s3_xml_text(inner, len, "Size", num, sizeof(num));
+    if (e == -2 || (e >= 0 && s3_parse_u64(num, INT64_MAX, &info.size) < 0))
+    {
+        err_set(c->err, WS_EIO, "malformed S3 list reply from bucket \"%s\" (invalid Size "
+                "of \"%s\")", c->s->bucket, key);
+        return -1;
+    }
     if (s3_xml_text(inner, len, "LastModified", when, sizeof(when)) > 0)
         info.mtime = s3_time_parse(when);
     if (strncmp(key, c->s->prefix, plen) != 0)
