@@ -76,7 +76,7 @@ compare_existing(struct repo *repo, const char *key, const char *name, int fd, c
     size_t      hlen, elen;
     struct object_header h;
     struct object_trailer t;
-    uint64_t    size, xxh;
+    uint64_t    size, xxh, implied;
     int         rc = -1;
 
     if (hbuf == NULL || ebuf == NULL)
@@ -114,14 +114,16 @@ compare_existing(struct repo *repo, const char *key, const char *name, int fd, c
      * a truncated or extended object without reading its body; bit rot
      * inside the body is for "walship verify", which reads everything.
      */
-    if (obj_size != (uint64_t) h.header_len + t.chunks * (5 + CRYPT_TAG_LEN) + t.stored_size +
-        OBJECT_END_LEN)
+    if (object_stored_length(h.header_len, &t, &implied) < 0 || obj_size != implied)
     {
         err_set(err, WS_EEXISTS_DIFFERENT, "WAL file \"%s\" is already archived, but the existing object is damaged",
                 name);
-        err_detail(err, "Object \"%s\" has %" PRIu64 " bytes; its end record implies %" PRIu64 ".",
-                   key, obj_size, (uint64_t) h.header_len + t.chunks * (5 + CRYPT_TAG_LEN) +
-                   t.stored_size + OBJECT_END_LEN);
+        if (object_stored_length(h.header_len, &t, &implied) < 0)
+            err_detail(err, "Object \"%s\" has %" PRIu64 " bytes; its end record claims an impossible length.",
+                       key, obj_size);
+        else
+            err_detail(err, "Object \"%s\" has %" PRIu64 " bytes; its end record implies %" PRIu64 ".",
+                       key, obj_size, implied);
         err_hint(err, "walship never overwrites an archived file: move the damaged object aside, then archiving resumes.");
         goto out;
     }
@@ -248,8 +250,8 @@ archive_push_file(const struct cfg *cfg, struct repo *repo, const struct pg_cont
     }
     object_writer_trailer(head, &trailer);
     stats->bytes_in = trailer.plain_size;
-    stats->bytes_out = trailer.stored_size + OBJECT_END_LEN + OBJECT_HEADER_FIXED + strlen(key) + 4 +
-        (trailer.chunks * (5 + CRYPT_TAG_LEN));
+    if (object_stored_length(object_header_len(key), &trailer, &stats->bytes_out) < 0)
+        stats->bytes_out = 0;   /* not reachable for an object this process wrote */
     rc = 0;
 out:
     filter_free(head);

@@ -294,7 +294,7 @@ object_writer_new(const struct object_params *p, const char *name, struct filter
         err_set(err, WS_EINTERNAL, "chunk size %u too large", w->chunk_size);
         goto fail;
     }
-    w->header_len = OBJECT_HEADER_FIXED + name_len + 4;
+    w->header_len = object_header_len(name);
     w->aad = calloc(1, w->header_len + AAD_TAIL);
     w->chunk = malloc(w->chunk_size);
     if (w->aad == NULL || w->chunk == NULL)
@@ -345,6 +345,27 @@ fail:
     else
         filter_free(sink);
     return NULL;
+}
+
+int
+object_stored_length(uint32_t header_len, const struct object_trailer *t, uint64_t *out)
+{
+    const uint64_t frame = 5 + CRYPT_TAG_LEN;   /* length, type, tag */
+    uint64_t    n = (uint64_t) header_len + OBJECT_END_LEN;
+
+    if (t->chunks > (UINT64_MAX - n) / frame)
+        return -1;
+    n += t->chunks * frame;
+    if (t->stored_size > UINT64_MAX - n)
+        return -1;
+    *out = n + t->stored_size;
+    return 0;
+}
+
+uint32_t
+object_header_len(const char *name)
+{
+    return (uint32_t) (OBJECT_HEADER_FIXED + strlen(name) + 4);
 }
 
 void

@@ -93,6 +93,16 @@ struct filter *object_reader_new(const unsigned char *master_key, const char *na
 void        object_reader_result(const struct filter *head, struct object_header *h,
                                  struct object_trailer *t);
 
+/*
+ * The stored length of an object with this header length and trailer:
+ * header, each data chunk's frame and tag, the payloads and the end record.
+ * -1 if it cannot be represented (a crafted end record), else 0.
+ */
+int         object_stored_length(uint32_t header_len, const struct object_trailer *t,
+                                 uint64_t *out);
+/* The header length object_writer_new() writes for a name. */
+uint32_t    object_header_len(const char *name);
+
 /* Parse and check a header (hdr holds at least its header_len bytes). */
 int         object_header_parse(const unsigned char *hdr, size_t len, const char *name,
                                 struct object_header *out, struct ws_err *err);

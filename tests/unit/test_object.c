@@ -182,6 +182,15 @@ ParameterizedTest(struct rt_case *c, object, round_trip, .timeout = 120)
         cr_assert_eq(t.xxh64, xxh64(data, c->size, 0));
         cr_assert_eq(h.compression, c->comp);
         cr_assert_eq(h.cipher, c->encrypted ? OBJECT_CIPHER_AES_256_GCM : OBJECT_CIPHER_NONE);
+        /* the one home of the size arithmetic agrees with what was written */
+        {
+            uint64_t    len;
+
+            cr_assert_eq(h.header_len, object_header_len("wal/x/y/name"));
+            cr_assert_eq(object_stored_length(h.header_len, &t, &len), 0);
+            cr_assert_eq(len, (uint64_t) objlen, "stored length %llu, object has %zu",
+                         (unsigned long long) len, objlen);
+        }
     }
     /* encrypted objects must not carry the plaintext */
     if (c->encrypted && c->comp == CFG_COMPRESS_NONE && c->size >= 64)
@@ -448,4 +457,22 @@ Test(object, streamed_1GiB_round_trip_in_bounded_memory, .timeout = 900)
 #endif
     filter_free(writer);
     free(buf);
+}
+
+/* A crafted end record cannot wrap the length arithmetic (archive.c's
+ * identical check compares it with the stored size). */
+Test(object, stored_length_refuses_impossible_trailers)
+{
+    struct object_trailer t = {0};
+    uint64_t    len = 7;
+
+    t.chunks = UINT64_MAX / 21 + 1;
+    cr_assert_eq(object_stored_length(100, &t, &len), -1);
+    t.chunks = 1;
+    t.stored_size = UINT64_MAX - 10;
+    cr_assert_eq(object_stored_length(100, &t, &len), -1);
+    cr_assert_eq(len, 7, "no result on failure");
+    t.stored_size = 1000;
+    cr_assert_eq(object_stored_length(100, &t, &len), 0);
+    cr_assert_eq(len, 100 + OBJECT_END_LEN + 21 + 1000);
 }
