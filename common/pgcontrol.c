@@ -21,6 +21,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "checksum.h"
@@ -207,15 +208,37 @@ parse_pg_version(const unsigned char *buf, size_t len)
     return v;
 }
 
+/*
+ * The server rewrites pg_control in place while it runs (checkpoints, and
+ * during recovery every minRecoveryPoint update), without any lock a
+ * frontend could take, and some file systems (at least ext4) let a
+ * concurrent read see a half-written file.  Like PostgreSQL's frontend
+ * get_controlfile() (src/common/controldata_utils.c), a CRC mismatch is
+ * therefore read again, up to PGC_READ_RETRIES times 10 ms apart, until two
+ * reads in a row return the same bytes: only then is the file corrupt.
+ */
+#define PGC_READ_RETRIES 10
+
+static void
+sleep_10ms(void)
+{
+    struct timespec ts = {0, 10 * 1000 * 1000L};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
 int
 pgcontrol_read(const char *pgdata, struct pg_control *out, struct ws_err *err)
 {
     char        path[PATH_MAX];
     unsigned char buf[PG_CONTROL_FILE_SIZE];
+    unsigned char last[PG_CONTROL_FILE_SIZE];
     unsigned char vbuf[32];
     struct pg_control c;
     struct ws_err verr = WS_ERR_INIT;
     size_t      n;
+    size_t      last_n = 0;
     int         rc = -1;
 
     if (pgdata == NULL || pgdata[0] == '\0')
@@ -226,15 +249,30 @@ pgcontrol_read(const char *pgdata, struct pg_control *out, struct ws_err *err)
         err_set(err, WS_ECONFIG, "data directory path is too long: \"%s\"", pgdata);
         goto out;
     }
-    if (read_file(path, buf, sizeof(buf), &n, WS_EINPUT, err) < 0)
+    for (int attempt = 0;; attempt++)
     {
-        if (err != NULL && err->sys_errno == ENOENT)
-            err_hint(err, "walship-archive runs in the data directory (archive_command's "
-                     "working directory); otherwise set pgdata (--pgdata or WALSHIP_PGDATA).");
-        goto out;
+        struct ws_err perr = WS_ERR_INIT;
+
+        if (read_file(path, buf, sizeof(buf), &n, WS_EINPUT, err) < 0)
+        {
+            if (err != NULL && err->sys_errno == ENOENT)
+                err_hint(err, "archive_command and restore_command run in the data directory; "
+                         "otherwise set pgdata (--pgdata or WALSHIP_PGDATA).");
+            goto out;
+        }
+        if (pgcontrol_parse(buf, n, path, &c, &perr) == 0)
+            break;
+        if (perr.code != WS_ECORRUPT || attempt >= PGC_READ_RETRIES ||
+            (attempt > 0 && n == last_n && memcmp(buf, last, n) == 0))
+        {
+            if (err != NULL)
+                *err = perr;
+            goto out;
+        }
+        memcpy(last, buf, n);
+        last_n = n;
+        sleep_10ms();
     }
-    if (pgcontrol_parse(buf, n, path, &c, err) < 0)
-        goto out;
 
     /* PG_VERSION is informational: a missing file leaves pg_major at 0. */
     if ((size_t) snprintf(path, sizeof(path), "%s/PG_VERSION", pgdata) >= sizeof(path))

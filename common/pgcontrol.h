@@ -33,9 +33,16 @@ struct pg_control
 int         pgcontrol_parse(const unsigned char *buf, size_t len, const char *what,
                             struct pg_control *out, struct ws_err *err);
 
-/* Read <pgdata>/global/pg_control and <pgdata>/PG_VERSION (NULL or "" = cwd).
- * Errors: WS_EINPUT (missing or too short, unknown version, bad segment size),
- * WS_ECORRUPT (CRC mismatch), WS_EIO (PG_VERSION unreadable). */
+/*
+ * Read <pgdata>/global/pg_control and <pgdata>/PG_VERSION (NULL or "" = cwd).
+ * A CRC mismatch is read again (up to 10 times, 10 ms apart) until two reads
+ * agree, since the running server may be rewriting the file.
+ * Errors: a file that could not be opened or read has err->sys_errno set
+ * (pg_control missing: WS_EINPUT with ENOENT; other errno: WS_EIO etc.; also
+ * PG_VERSION unreadable).  A pg_control that was read but is invalid has
+ * sys_errno 0: WS_ECORRUPT (CRC mismatch), WS_EINPUT (too short, unknown
+ * version, bad segment size).  WS_ECONFIG: the path is too long.
+ */
 int         pgcontrol_read(const char *pgdata, struct pg_control *out, struct ws_err *err);
 
 #endif

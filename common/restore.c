@@ -222,8 +222,29 @@ restore_wal(const struct cfg *cfg, const char *name, const char *path,
         if (repo_check_cluster(repo, &pgc, err) < 0)
             goto out;
     }
+    else if (perr.sys_errno != 0)
+    {
+        /*
+         * Missing or unreadable (pgdata not the data directory, or another
+         * user): nothing says the data is bad, and the server itself still
+         * refuses WAL pages of another system (xlp_sysid, xlogreader.c), so
+         * restore, but say that this check was skipped.
+         */
+        err_prefix(&perr, "not checking that the WAL belongs to the data directory's "
+                   "database system");
+        log_err_at(LOG_LEVEL_WARNING, &perr);
+    }
     else
-        log_debug("not checking the cluster: %s", perr.msg);
+    {
+        /* read but invalid: a damaged pg_control must stop recovery */
+        *err = perr;
+        if (err->code != WS_ECONFIG)
+            err->code = WS_ECORRUPT;
+        if (err->hint[0] == '\0')
+            err_hint(err, "Check that pgdata is the data directory being recovered; if it is, "
+                     "its pg_control is damaged: restore the base backup again.");
+        goto out;
+    }
     rc = restore_wal_file(cfg, repo, name, path, stats, err);
 out:
     repo_close(repo);

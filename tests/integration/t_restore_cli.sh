@@ -3,6 +3,8 @@
 # 150 config/usage, 151 corrupt/truncated/altered/swapped object, 152 wrong
 # passphrase, 153 repository of another cluster, 154 no space, 155 bad input,
 # 156 I/O error after retries; with standby.signal every failure is 1.
+# The data directory's global/pg_control: missing or unreadable -> a warning
+# that the cluster check is skipped; damaged (CRC, size, version) -> 151.
 # Whatever fails, %p never appears partially and no temporary file remains.
 . "$(dirname "$0")/lib.sh"
 
@@ -173,6 +175,48 @@ check "err_has '$(system_identifier "$D1")' && err_has '$(system_identifier "$D2
     "message names both system identifiers"
 check "no_trace $N1" "no file at %p (other cluster)"
 
+info "data directory without global/pg_control: restores, with a warning"
+D3=$T/d3
+mkdir -p "$D3"
+R --pgdata="$D3" "$N1" "$OUT/$N1"
+check_rc 0 "restore with no global/pg_control"
+check "cmp -s '$T/in/$N1' '$OUT/$N1'" "and is byte-identical"
+check "err_has 'warning:' && err_has '$D3/global/pg_control'" \
+    "a warning names the missing file"
+check "err_has 'not checking'" "the warning says the cluster check is skipped"
+check "[ \"\$(grep -c 'warning:' '$T/run.err')\" -eq 1 ]" "one warning per call"
+rm -f "$OUT"/*
+
+# bad_control WHAT MSG...: with $D4/global/pg_control damaged, restore exits
+# 151 (stop recovery), names the file and says WHAT, leaves no trace.
+D4=$T/d4
+mkdir -p "$D4/global"
+cp -p "$D1/PG_VERSION" "$D4/"
+bad_control() {
+    local what=$1; shift
+    R --pgdata="$D4" "$N1" "$OUT/$N1"
+    check_rc 151 "$*"
+    check "err_has 'error:' && err_has '$D4/global/pg_control'" "the error names the file ($*)"
+    check "err_has '$what'" "the error says '$what' ($*)"
+    check "err_has 'hint:'" "with a hint ($*)"
+    check "no_trace $N1" "no file at %p ($*)"
+}
+info "damaged pg_control stops recovery (151)"
+cp -p "$D1/global/pg_control" "$D4/global/pg_control"
+flip_byte "$D4/global/pg_control" 100
+bad_control CRC "pg_control with one byte flipped"
+cp -p "$D1/global/pg_control" "$D4/global/pg_control"
+truncate -s 200 "$D4/global/pg_control"
+bad_control 'read 200 of 8192' "pg_control truncated to 200 bytes"
+cp -p "$D1/global/pg_control" "$D4/global/pg_control"
+flip_byte "$D4/global/pg_control" 9
+bad_control 'pg_control_version' "pg_control with a bad pg_control_version"
+cp -p "$D1/global/pg_control" "$D4/global/pg_control"
+R --pgdata="$D4" "$N1" "$OUT/$N1"
+check_rc 0 "an intact copy of pg_control restores again"
+check "! err_has 'warning:'" "without a warning"
+rm -f "$OUT"/*
+
 info "damaged repository descriptor"
 cp -p "$REPO/walship.repo" "$T/walship.repo.orig"
 sed -i 's/^system_identifier = .*/system_identifier = garbage/; s/^format_version = .*/format_version =/' "$REPO/walship.repo"
@@ -196,6 +240,19 @@ check_rc 156 "unreadable repository directory"
 check "[ \"\$(grep -c 'retrying' '$T/run.err')\" -eq 3 ]" "the log shows 3 retries"
 check "err_has 'giving up after 4 attempts'" "the error says it gave up after 4 attempts"
 check "no_trace $N1" "no file at %p (unreadable repository)"
+
+info "pg_control the restoring user cannot read: restores, with a warning"
+if is_root; then
+    chmod 700 "$D4/global"
+    chmod 600 "$D4/global/pg_control"
+    run as_pg "$WS_RESTORE" --config="$T/c.conf" --pgdata="$D4" "$N1" "$OUT/$N1"
+    check_rc 0 "restore with an unreadable pg_control (as $(as_pg id -un))"
+    check "err_has 'warning:' && err_has '$D4/global/pg_control' && err_has 'Permission denied'" \
+        "a warning names the file and the cause"
+    rm -f "$OUT"/*
+else
+    say "SKIP (check): unreadable pg_control: needs root to run as another user"
+fi
 
 info "no space left in the target directory"
 if try_mount_tmpfs "$T/small" 1m; then

@@ -9,10 +9,12 @@
  * created and compared with pg_controldata's output; otherwise those tests
  * are skipped with the reason.
  */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,9 +24,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "checksum.h"
 #include "err.h"
+#include "log.h"
 #include "pgcontrol.h"
+#include "repo.h"
+#include "restore.h"
+#include "harness.h"
 
 #define PG_BIN "/usr/lib/postgresql/15/bin"
 
@@ -415,6 +422,252 @@ Test(pgcontrol_read, null_pgdata_is_cwd)
     cr_expect_eq(c.pg_major, 16u);
     cr_assert_eq(pgcontrol_read("", &c, &err), 0, "%s", err.msg);
     cr_expect_eq(c.system_identifier, UINT64_C(7301234567890123456));
+}
+
+/*
+ * The error contract restore_wal relies on: a file that could not be opened
+ * or read has sys_errno set; one that was read but is invalid has not.
+ */
+Test(pgcontrol_read, unreadable_pg_control_has_errno)
+{
+    struct pg_control c;
+    struct ws_err err = WS_ERR_INIT;
+    char        path[128];
+
+    make_pgdata("15\n");
+    snprintf(path, sizeof(path), "%s/global/pg_control", tmpdir);
+    cr_assert_eq(unlink(path), 0);
+    /* a directory opens but cannot be read (EISDIR), even for root */
+    cr_assert_eq(mkdir(path, 0700), 0);
+    cr_expect_eq(pgcontrol_read(tmpdir, &c, &err), -1);
+    cr_expect_eq(err.sys_errno, EISDIR, "%s", err.msg);
+    cr_expect(strstr(err.msg, path) != NULL, "%s", err.msg);
+}
+
+Test(pgcontrol_read, invalid_pg_control_has_no_errno)
+{
+    unsigned char buf[PG_CONTROL_FILE_SIZE];
+    struct pg_control c;
+    const struct
+    {
+        size_t      off;        /* byte to flip, or SIZE_MAX: truncate to 200 */
+        enum ws_code code;
+    }           cases[] = {
+        {OFF_TLI, WS_ECORRUPT}, {OFF_VERSION + 1, WS_EINPUT}, {SIZE_MAX, WS_EINPUT},
+    };
+
+    make_pgdata("15\n");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    {
+        struct ws_err err = WS_ERR_INIT;
+
+        make_control(buf, 1300, 16u << 20);
+        if (cases[i].off != SIZE_MAX)
+            buf[cases[i].off] ^= 1;
+        write_file(tmpdir, "global/pg_control", buf,
+                   cases[i].off == SIZE_MAX ? 200 : sizeof(buf));
+        cr_expect_eq(pgcontrol_read(tmpdir, &c, &err), -1, "case %zu", i);
+        cr_expect_eq(err.code, cases[i].code, "case %zu: %s", i, err_code_name(err.code));
+        cr_expect_eq(err.sys_errno, 0, "case %zu: %s", i, err.msg);
+    }
+}
+
+/* A stable bad CRC is read once more (the two reads agree), not ten times. */
+Test(pgcontrol_read, stable_bad_crc_is_not_retried_long)
+{
+    unsigned char buf[PG_CONTROL_FILE_SIZE];
+    struct pg_control c;
+    struct ws_err err = WS_ERR_INIT;
+    struct timespec t0, t1;
+    double      ms;
+
+    make_pgdata("15\n");
+    make_control(buf, 1300, 16u << 20);
+    buf[OFF_TLI] ^= 1;
+    write_file(tmpdir, "global/pg_control", buf, sizeof(buf));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_expect_eq(pgcontrol_read(tmpdir, &c, &err), -1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (double) (t1.tv_sec - t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    cr_expect_eq(err.code, WS_ECORRUPT);
+    cr_expect_geq(ms, 9.0, "not read again (%.1f ms)", ms);
+    cr_expect_lt(ms, 90.0, "retried although the reads agreed (%.1f ms)", ms);
+}
+
+/* ---- restore_wal: the cluster check against the data directory ----------------- */
+
+#define RESTORE_SYSID UINT64_C(7301234567890123456)
+
+static char scratch[64];
+static char repodir[PATH_MAX];
+static char stderr_path[PATH_MAX];
+static int  saved_stderr = -1;
+
+static void
+restore_init(void)
+{
+    harness_clear_walship_env();
+    harness_scratch(scratch, sizeof(scratch), "pgcontrol_restore");
+    log_set_level(LOG_LEVEL_ERROR);
+}
+
+static void
+restore_fini(void)
+{
+    remove_tmpdir();
+    harness_rm_scratch(scratch);
+}
+
+TestSuite(restore_wal, .init = restore_init, .fini = restore_fini);
+
+/* An empty filesystem repository bound to RESTORE_SYSID, and a cfg for it. */
+static void
+make_repo(struct cfg *cfg)
+{
+    struct ws_err err = WS_ERR_INIT;
+    struct pg_control pgc;
+    struct repo *r = NULL;
+    char      **rest = NULL;
+    int         nrest = 0;
+
+    cr_assert_eq(cfg_load(cfg, 1, (char *[]){"walship-test", NULL}, &rest, &nrest, &err), 0,
+                 "cfg_load: %s", err.msg);
+    free(rest);
+    snprintf(repodir, sizeof(repodir), "%s/repo", scratch);
+    cr_assert_eq(mkdir(repodir, 0700), 0);
+    snprintf(cfg->repo, sizeof(cfg->repo), "%s", repodir);
+    cfg->retry_attempts = 0;
+    memset(&pgc, 0, sizeof(pgc));
+    pgc.system_identifier = RESTORE_SYSID;
+    pgc.pg_control_version = 1300;
+    pgc.wal_segment_size = 16u << 20;
+    pgc.pg_major = 15;
+    cr_assert_eq(repo_open(cfg, &pgc, &r, &err), 0, "repo_open: %s", err.msg);
+    repo_close(r);
+}
+
+/* %p for restore_wal: in the scratch directory. */
+static const char *
+out_path(void)
+{
+    static char path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/000000010000000000000001", scratch);
+    return path;
+}
+
+static void
+capture_stderr(void)
+{
+    int         fd;
+
+    snprintf(stderr_path, sizeof(stderr_path), "%s/stderr.txt", scratch);
+    fd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert(fd >= 0);
+    fflush(stderr);
+    saved_stderr = dup(2);
+    dup2(fd, 2);
+    close(fd);
+}
+
+/* Restore stderr; returns what was written (static buffer). */
+static const char *
+captured_stderr(void)
+{
+    static char text[4096];
+    FILE       *f;
+    size_t      n;
+
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    f = fopen(stderr_path, "r");
+    cr_assert_not_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+static int
+count(const char *hay, const char *needle)
+{
+    int         n = 0;
+
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+Test(restore_wal, missing_pg_control_warns_and_goes_on)
+{
+    struct cfg  cfg;
+    struct restore_stats st;
+    struct ws_err err = WS_ERR_INIT;
+    char        want[160];
+    const char *out;
+
+    make_repo(&cfg);
+    strcpy(tmpdir, "/tmp/ws_pgcontrol.XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+    snprintf(cfg.pgdata, sizeof(cfg.pgdata), "%s", tmpdir);
+    log_init("walship-restore", LOG_LEVEL_INFO);
+    capture_stderr();
+    /* the check is skipped: the lookup happens, and the file is not there */
+    cr_expect_eq(restore_wal(&cfg, "000000010000000000000001", out_path(), &st, &err), -1);
+    out = captured_stderr();
+    cr_expect_eq(err.code, WS_ENOTFOUND, "%s: %s", err_code_name(err.code), err.msg);
+    snprintf(want, sizeof(want), "\"%s/global/pg_control\"", tmpdir);
+    cr_expect(strstr(out, "warning: ") != NULL && strstr(out, want) != NULL, "stderr: %s", out);
+    cr_expect_eq(count(out, "warning: "), 1, "stderr: %s", out);
+}
+
+Test(restore_wal, corrupt_pg_control_stops)
+{
+    struct cfg  cfg;
+    struct restore_stats st;
+    unsigned char buf[PG_CONTROL_FILE_SIZE];
+    const size_t flips[] = {OFF_TLI, OFF_VERSION + 1, SIZE_MAX};
+    const char *says[] = {"CRC", "pg_control_version", "read 200 of"};
+
+    make_repo(&cfg);
+    make_pgdata("15\n");
+    snprintf(cfg.pgdata, sizeof(cfg.pgdata), "%s", tmpdir);
+    for (size_t i = 0; i < sizeof(flips) / sizeof(flips[0]); i++)
+    {
+        struct ws_err err = WS_ERR_INIT;
+        char        want[160];
+
+        make_control(buf, 1300, 16u << 20);
+        if (flips[i] != SIZE_MAX)
+            buf[flips[i]] ^= 1;
+        write_file(tmpdir, "global/pg_control", buf, flips[i] == SIZE_MAX ? 200 : sizeof(buf));
+        cr_expect_eq(restore_wal(&cfg, "000000010000000000000001", out_path(), &st, &err),
+                     -1);
+        cr_expect_eq(err.code, WS_ECORRUPT, "%s: %s", err_code_name(err.code), err.msg);
+        snprintf(want, sizeof(want), "\"%s/global/pg_control\"", tmpdir);
+        cr_expect(strstr(err.msg, want) != NULL, "%s", err.msg);
+        cr_expect(strstr(err.msg, says[i]) != NULL, "<%s> lacks <%s>", err.msg, says[i]);
+        cr_expect_neq(err.hint[0], '\0', "no hint: %s", err.msg);
+    }
+}
+
+Test(restore_wal, pg_control_of_another_cluster_is_refused)
+{
+    struct cfg  cfg;
+    struct restore_stats st;
+    struct ws_err err = WS_ERR_INIT;
+    unsigned char buf[PG_CONTROL_FILE_SIZE];
+
+    make_repo(&cfg);
+    make_pgdata("15\n");
+    make_control(buf, 1300, 16u << 20);
+    put64(buf, OFF_SYSID, RESTORE_SYSID + 1);
+    fix_crc(buf);
+    write_file(tmpdir, "global/pg_control", buf, sizeof(buf));
+    snprintf(cfg.pgdata, sizeof(cfg.pgdata), "%s", tmpdir);
+    cr_expect_eq(restore_wal(&cfg, "000000010000000000000001", out_path(), &st, &err), -1);
+    cr_expect_eq(err.code, WS_EMISMATCH, "%s: %s", err_code_name(err.code), err.msg);
 }
 
 /* ---- against a real cluster ------------------------------------------------------ */
