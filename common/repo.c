@@ -6,14 +6,19 @@
 #include "wal.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,49 +269,207 @@ key_check_compute(const struct repo_descriptor *d, const unsigned char master[CR
 }
 
 /*
- * Derived-key cache.  scrypt costs about 100 ms of CPU and 32 MiB per
- * derivation, and archive_command and restore_command start one process per
- * WAL file: without a cache the KDF would cost more than compressing and
- * encrypting a segment.  The master key is therefore cached in a per-user
- * directory on tmpfs (default /dev/shm/walship-<uid>, mode 0700), in a file
- * named HMAC-SHA256(key = repository salt, "walship key cache v1" || scrypt
- * parameters || passphrase): only the same passphrase for the same
- * repository finds it.  A cached key is used only after it passes the
- * repository's key_check.  The cache sits beside the passphrase file,
- * readable only by the same user, in memory-backed storage that is never
- * part of a base backup or of the repository.  encryption_key_cache = off
- * disables it.
+ * Derived-key cache.  scrypt costs 0.4 to 1 s of CPU and 128 MiB per
+ * derivation at the parameters of new repositories, and archive_command and
+ * restore_command start one process per WAL file: without a cache the KDF
+ * would cost more than compressing and encrypting a segment.  The master key
+ * is therefore cached in a per-user directory on tmpfs (default
+ * /dev/shm/walship-<uid>, mode 0700), in a file named HMAC-SHA256(key =
+ * repository salt, "walship key cache v1" || scrypt parameters ||
+ * passphrase): only the same passphrase for the same repository finds it.  A
+ * cached key is used only after it passes the repository's key_check.  The
+ * cache sits beside the passphrase file, readable only by the same user, in
+ * memory-backed storage that is never part of a base backup or of the
+ * repository.  encryption_key_cache = off disables it.
+ *
+ * The key must never land on disk (encryption_key_cache = . would put it in
+ * the data directory, hence in every base backup), so a directory on any
+ * other file system is a configuration error -- unless it is the built-in
+ * default, which the operator did not choose: then the cache is skipped with
+ * a warning rather than stopping archiving on a machine whose /dev/shm is
+ * not tmpfs.  A directory that does not exist means no cache, quietly.  A
+ * cache that exists but cannot be used (another user's, or shared) costs
+ * every process a full scrypt, which is worth a warning, once per process.
+ */
+static bool key_cache_warned;
+
+static void
+key_cache_warn(const struct repo_descriptor *d, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+key_cache_warn(const struct repo_descriptor *d, const char *hint, const char *fmt, ...)
+{
+    char        msg[2 * PATH_MAX];
+    va_list     ap;
+
+    if (key_cache_warned)
+        return;
+    key_cache_warned = true;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_warning("encryption key cache not used: %s", msg);
+    log_detail("Every walship process derives the key again with scrypt (N=%" PRIu64
+               ", r=%u, p=%u: %" PRIu64 " MiB of memory).",
+               d->kdf.n, d->kdf.r, d->kdf.p, (128 * d->kdf.n * d->kdf.r) >> 20);
+    log_hint("%s", hint);
+}
+
+static const char *
+fs_type_name(unsigned long type)
+{
+    static const struct
+    {
+        unsigned long type;
+        const char *name;
+    }           names[] = {
+        {0xEF53, "ext2/ext3/ext4"}, {0x58465342, "xfs"}, {0x9123683E, "btrfs"},
+        {0x2FC12FC1, "zfs"}, {0xF2F52010, "f2fs"}, {0x794C7630, "overlayfs"},
+        {0x6969, "nfs"}, {0x65735546, "fuse"}, {0xFF534D42, "cifs"}, {0xFE534D42, "smb2"},
+        {0x73717368, "squashfs"}, {0xF15F, "ecryptfs"}, {0x4D44, "vfat"},
+        {0x5346544E, "ntfs"},
+    };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].type == type)
+            return names[i].name;
+    return "an unknown file system";
+}
+
+/* Was encryption_key_cache left at its built-in default? */
+static bool
+key_cache_is_default(const struct cfg *cfg)
+{
+    int         n;
+    const struct cfg_option *opts = cfg_options(&n);
+
+    for (int i = 0; i < n && i < CFG_MAX_KEYS; i++)
+        if (strcmp(opts[i].name, "encryption_key_cache") == 0)
+            return cfg->source[i] == CFG_SRC_DEFAULT;
+    return false;
+}
+
+/*
+ * Is dir on tmpfs or ramfs?  0 yes; 1 no cache (missing: quiet; otherwise
+ * warned); -1 refused (WS_ECONFIG).
  */
 static int
-key_cache_path(const struct cfg *cfg, const struct repo_descriptor *d, char *path, size_t len)
+key_cache_check_fs(const struct cfg *cfg, const struct repo_descriptor *d, const char *dir,
+                   struct ws_err *err)
+{
+    struct statfs sf;
+    unsigned long type;
+    char        fs[64];
+    char        abs[PATH_MAX];
+    char        shown[2 * PATH_MAX + 8];
+
+    if (statfs(dir, &sf) < 0)
+    {
+        if (errno == ENOENT)
+            log_debug("key cache disabled: directory \"%s\" does not exist", dir);
+        else
+            key_cache_warn(d, "Check the directory, or set encryption_key_cache = off.",
+                           "could not examine directory \"%s\": %s", dir, strerror(errno));
+        return 1;
+    }
+    type = (unsigned long) sf.f_type;
+    if (type == TMPFS_MAGIC || type == RAMFS_MAGIC)
+        return 0;
+    snprintf(fs, sizeof(fs), "%s (f_type 0x%lX)", fs_type_name(type), type);
+    if (key_cache_is_default(cfg))
+    {
+        key_cache_warn(d, "Set encryption_key_cache to a tmpfs directory (or off).",
+                       "directory \"%s\" (the default of encryption_key_cache) is on %s, "
+                       "not on a memory-backed file system", dir, fs);
+        return 1;
+    }
+    if (realpath(dir, abs) != NULL && strcmp(abs, dir) != 0)
+        snprintf(shown, sizeof(shown), "\"%s\" (%s)", dir, abs);
+    else
+        snprintf(shown, sizeof(shown), "\"%s\"", dir);
+    err_set(err, WS_ECONFIG,
+            "encryption_key_cache directory %s is not on a memory-backed file system: "
+            "it is on %s", shown, fs);
+    err_detail(err, "The cache would write the repository's master key to disk.");
+    err_hint(err, "Use a tmpfs directory such as /dev/shm or /run/user/%ld, "
+             "or set encryption_key_cache = off.", (long) geteuid());
+    return -1;
+}
+
+/* "user pgtest (uid 1001)" or "uid 1001" */
+static void
+owner_text(uid_t uid, char *buf, size_t len)
+{
+    struct passwd *pw = getpwuid(uid);
+
+    if (pw != NULL)
+        snprintf(buf, len, "user %s (uid %ld)", pw->pw_name, (long) uid);
+    else
+        snprintf(buf, len, "uid %ld", (long) uid);
+}
+
+/*
+ * The cache file for this passphrase and repository.  0: path set; 1: no
+ * cache (off, missing or unusable directory); -1: refused, err set.
+ */
+static int
+key_cache_path(const struct cfg *cfg, const struct repo_descriptor *d, char *path, size_t len,
+               struct ws_err *err)
 {
     char        dir[4096];
     unsigned char mac[32];
     unsigned int maclen = sizeof(mac);
     char        hex[65];
     char        input[CFG_MAX_VALUE + 128];
+    char        who[128];
     struct stat sb;
     bool        ok;
     int         n;
+    int         rc;
 
     if (cfg->encryption_key_cache[0] == '\0' || strcmp(cfg->encryption_key_cache, "off") == 0)
-        return -1;
+        return 1;
     if (snprintf(dir, sizeof(dir), "%s/walship-%ld", cfg->encryption_key_cache,
                  (long) geteuid()) >= (int) sizeof(dir))
-        return -1;
+        return 1;
+    /* before creating anything in it */
+    rc = key_cache_check_fs(cfg, d, cfg->encryption_key_cache, err);
+    if (rc != 0)
+        return rc;
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
     {
-        log_debug("key cache disabled: could not create directory \"%s\": %s", dir,
-                  strerror(errno));
-        return -1;
+        key_cache_warn(d, "Set encryption_key_cache to a directory this user may write "
+                       "(such as /run/user/<uid>), or off.",
+                       "could not create directory \"%s\": %s", dir, strerror(errno));
+        return 1;
     }
     /* never trust a directory someone else could have prepared */
-    if (lstat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
-        (sb.st_mode & 077) != 0)
+    if (lstat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
     {
-        log_debug("key cache disabled: \"%s\" is not a private directory of this user", dir);
-        return -1;
+        key_cache_warn(d, "Remove it, or set encryption_key_cache to another directory.",
+                       "\"%s\" is not a directory", dir);
+        return 1;
     }
+    if (sb.st_uid != geteuid())
+    {
+        owner_text(sb.st_uid, who, sizeof(who));
+        key_cache_warn(d, "Remove it (it is recreated), or set encryption_key_cache to "
+                       "another directory.",
+                       "directory \"%s\" belongs to %s, not to this user", dir, who);
+        return 1;
+    }
+    if ((sb.st_mode & 077) != 0)
+    {
+        key_cache_warn(d, "chmod 700 it, or remove it (it is recreated).",
+                       "directory \"%s\" is accessible to other users (mode %04o)", dir,
+                       (unsigned) (sb.st_mode & 07777));
+        return 1;
+    }
+    /* a file system mounted on walship-<uid> itself */
+    rc = key_cache_check_fs(cfg, d, dir, err);
+    if (rc != 0)
+        return rc;
     n = snprintf(input, sizeof(input), "walship key cache v1:%" PRIu64 ":%u:%u:%s",
                  d->kdf.n, d->kdf.r, d->kdf.p, cfg->encryption_passphrase);
     ok = n > 0 && (size_t) n < sizeof(input) &&
@@ -314,10 +477,10 @@ key_cache_path(const struct cfg *cfg, const struct repo_descriptor *d, char *pat
              (size_t) n, mac, &maclen) != NULL;
     crypt_wipe(input, sizeof(input));
     if (!ok)
-        return -1;
+        return 1;
     hex_encode(mac, 32, hex);
     if (snprintf(path, len, "%s/%s", dir, hex) >= (int) len)
-        return -1;
+        return 1;
     return 0;
 }
 
@@ -368,8 +531,11 @@ master_key_get(struct repo *r, const struct cfg *cfg, struct ws_err *err)
 {
     unsigned char check[32];
     char        cache[4200];
-    bool        cached = key_cache_path(cfg, &r->desc, cache, sizeof(cache)) == 0;
+    int         rc = key_cache_path(cfg, &r->desc, cache, sizeof(cache), err);
+    bool        cached = rc == 0;
 
+    if (rc < 0)
+        return -1;
     if (cached && key_cache_load(cache, r->master) == 0 &&
         key_check_compute(&r->desc, r->master, check, err) == 0 &&
         CRYPTO_memcmp(check, r->desc.key_check, 32) == 0)
@@ -411,20 +577,23 @@ descriptor_create(struct repo *r, const struct cfg *cfg, const struct pg_control
     d->encryption = cfg->encryption;
     if (d->encryption != CFG_ENCRYPT_NONE)
     {
+        char        cache[4200];
+        int         cached;
+
         crypt_kdf_defaults(&d->kdf);
         if (crypt_random(d->kdf.salt, CRYPT_SALT_LEN, err) < 0)
+            return -1;
+        /* a refused cache directory stops here, before the repository exists */
+        cached = key_cache_path(cfg, d, cache, sizeof(cache), err);
+        if (cached < 0)
             return -1;
         if (crypt_derive_master(cfg->encryption_passphrase, &d->kdf, r->master, err) < 0)
             return -1;
         if (key_check_compute(d, r->master, d->key_check, err) < 0)
             return -1;
         r->encrypted = true;
-        {
-            char        cache[4200];
-
-            if (key_cache_path(cfg, d, cache, sizeof(cache)) == 0)
-                key_cache_store(cache, r->master);
-        }
+        if (cached == 0)
+            key_cache_store(cache, r->master);
     }
     n = repo_descriptor_format(d, text, sizeof(text));
     if (n < 0)

@@ -51,7 +51,10 @@ struct repo
  * identifier must match (WS_EMISMATCH naming both).  Without `bind` a missing
  * descriptor is an error (not a walship repository).  The configured
  * encryption must match the repository's (WS_ECONFIG), and a wrong passphrase
- * is WS_EAUTH.
+ * is WS_EAUTH.  For an encrypted repository, an encryption_key_cache set to a
+ * directory that is not on tmpfs/ramfs is WS_ECONFIG (before a new
+ * descriptor is written); an unusable cache directory only logs a warning,
+ * once per process.
  */
 int         repo_open(const struct cfg *cfg, const struct pg_control *bind, struct repo **out,
                       struct ws_err *err);

@@ -3,10 +3,13 @@
  * trips and parse errors, creation on first open (mode 0600), binding to a
  * cluster, encryption mismatches, wrong passphrase, a tampered encrypted
  * descriptor, concurrent creation, and that no secret reaches the descriptor.
+ * The derived-key cache: private, never on disk (refused), warnings for an
+ * unusable directory.
  *
  * Every test runs in its own forked process: .init clears WALSHIP_*, points
  * WALSHIP_CONFIG at an empty file (so /etc/walship.conf never leaks in) and
- * makes a scratch directory under /tmp, removed by .fini.
+ * makes a scratch directory under /tmp and one on /dev/shm (tmpfs) for the
+ * key cache, both removed by .fini.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -21,7 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +44,8 @@
 #define PASSPHRASE "correct horse battery staple"
 
 static char scratch[64];
+static char shm_scratch[64];     /* on /dev/shm (tmpfs): where the key cache goes */
+static char disk_scratch[PATH_MAX];  /* on a disk file system, if a test made one */
 static char repo_dir[PATH_MAX];
 static char desc_path[PATH_MAX + 32];
 
@@ -52,35 +60,56 @@ setup(void)
     snprintf(repo_dir, sizeof(repo_dir), "%s/repo", scratch);
     cr_assert_eq(mkdir(repo_dir, 0700), 0);
     snprintf(desc_path, sizeof(desc_path), "%s/%s", repo_dir, REPO_DESCRIPTOR_KEY);
+    /* the derived-key cache must be on a memory-backed file system */
+    snprintf(shm_scratch, sizeof(shm_scratch), "/dev/shm/ws_test_repo_XXXXXX");
+    if (mkdtemp(shm_scratch) == NULL)
+        shm_scratch[0] = '\0';
+    disk_scratch[0] = '\0';
 }
 
 static void
 teardown(void)
 {
     harness_rm_scratch(scratch);
+    harness_rm_scratch(shm_scratch);
+    harness_rm_scratch(disk_scratch);
 }
 
 TestSuite(repo, .init = setup, .fini = teardown);
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-/* A configuration as cfg_load makes it, then repo/encryption set directly. */
+/*
+ * A configuration as cfg_load makes it, then repo/encryption set directly.
+ * encryption_key_cache comes from the environment, as an operator would set
+ * it (NULL: keep the built-in default).
+ */
 static void
-make_cfg(struct cfg *cfg, const char *repo, enum cfg_encryption enc, const char *pass)
+make_cfg_cache(struct cfg *cfg, const char *repo, enum cfg_encryption enc, const char *pass,
+               const char *key_cache)
 {
     struct ws_err err = WS_ERR_INIT;
     char      **rest = NULL;
     int         nrest = 0;
 
+    if (key_cache != NULL)
+        setenv("WALSHIP_ENCRYPTION_KEY_CACHE", key_cache, 1);
     cr_assert_eq(cfg_load(cfg, 1, (char *[]){"walship-test", NULL}, &rest, &nrest, &err), 0,
                  "cfg_load: %s", err.msg);
+    unsetenv("WALSHIP_ENCRYPTION_KEY_CACHE");
     free(rest);
     snprintf(cfg->repo, sizeof(cfg->repo), "%s", repo);
     cfg->encryption = enc;
     snprintf(cfg->encryption_passphrase, sizeof(cfg->encryption_passphrase), "%s",
              pass ? pass : "");
-    /* keep the derived-key cache inside the scratch directory */
-    snprintf(cfg->encryption_key_cache, sizeof(cfg->encryption_key_cache), "%s", scratch);
+}
+
+/* The derived-key cache in the tmpfs scratch directory. */
+static void
+make_cfg(struct cfg *cfg, const char *repo, enum cfg_encryption enc, const char *pass)
+{
+    cr_assert_neq(shm_scratch[0], '\0', "no scratch directory on /dev/shm");
+    make_cfg_cache(cfg, repo, enc, pass, shm_scratch);
 }
 
 static struct pg_control
@@ -933,7 +962,7 @@ cache_dir(void)
 {
     static char dir[PATH_MAX];
 
-    snprintf(dir, sizeof(dir), "%s/walship-%ld", scratch, (long) geteuid());
+    snprintf(dir, sizeof(dir), "%s/walship-%ld", shm_scratch, (long) geteuid());
     return dir;
 }
 
@@ -1076,4 +1105,257 @@ Test(repo, key_cache_one_entry_per_repository)
     cr_assert_eq(cache_files(NULL, 0), 2);
     repo_close(r1);
     repo_close(r2);
+}
+
+/* ---- key cache: only on memory-backed storage ------------------------------------- */
+
+static bool
+on_memory_fs(const char *dir)
+{
+    struct statfs sf;
+
+    return statfs(dir, &sf) == 0 &&
+        ((unsigned long) sf.f_type == TMPFS_MAGIC || (unsigned long) sf.f_type == RAMFS_MAGIC);
+}
+
+/* A fresh directory on a disk file system (the build tree, /var/tmp, /tmp), or skip. */
+static const char *
+disk_dir(void)
+{
+    const char *bases[] = {WS_BUILD_DIR, "/var/tmp", "/tmp"};
+
+    for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++)
+    {
+        if (on_memory_fs(bases[i]))
+            continue;
+        snprintf(disk_scratch, sizeof(disk_scratch), "%s/ws_test_keycache_XXXXXX", bases[i]);
+        if (mkdtemp(disk_scratch) != NULL)
+            return disk_scratch;
+        disk_scratch[0] = '\0';
+    }
+    cr_skip_test("no writable directory on a disk file system (%s, /var/tmp, /tmp)",
+                 WS_BUILD_DIR);
+    return NULL;
+}
+
+/* Capture stderr into scratch/stderr.txt until stderr_text(). */
+static int  saved_stderr = -1;
+
+static void
+stderr_capture(void)
+{
+    char        path[PATH_MAX];
+    int         fd;
+
+    snprintf(path, sizeof(path), "%s/stderr.txt", scratch);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert(fd >= 0);
+    fflush(stderr);
+    saved_stderr = dup(2);
+    dup2(fd, 2);
+    close(fd);
+}
+
+static char *
+stderr_text(void)
+{
+    char        path[PATH_MAX];
+
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    snprintf(path, sizeof(path), "%s/stderr.txt", scratch);
+    return read_text(path, NULL);
+}
+
+static int
+count_of(const char *hay, const char *needle)
+{
+    int         n = 0;
+
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+Test(repo, key_cache_on_disk_is_refused)
+{
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+    const char *dir = disk_dir();
+    char        sub[PATH_MAX + 32];
+
+    /* creating a repository: refused before anything is written */
+    make_cfg_cache(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE, dir);
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), -1, "a key cache on disk was accepted");
+    cr_assert_null(r);
+    cr_expect_eq(err.code, WS_ECONFIG, "code %s: %s", err_code_name(err.code), err.msg);
+    cr_expect_not_null(strstr(err.msg, "encryption_key_cache"), "%s", err.msg);
+    cr_expect_not_null(strstr(err.msg, dir), "%s", err.msg);
+    cr_expect_not_null(strstr(err.msg, "memory-backed"), "%s", err.msg);
+    cr_expect_not_null(strstr(err.hint, "/dev/shm"), "hint: %s", err.hint);
+    cr_expect_not_null(strstr(err.hint, "off"), "hint: %s", err.hint);
+    cr_expect_null(strstr(err.msg, PASSPHRASE));
+    cr_expect_neq(access(desc_path, F_OK), 0, "the repository was created");
+    snprintf(sub, sizeof(sub), "%s/walship-%ld", dir, (long) geteuid());
+    cr_expect_neq(access(sub, F_OK), 0, "%s was created on disk", sub);
+
+    /* an existing repository: refused as well */
+    repo_close(create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE));
+    make_cfg_cache(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE, dir);
+    err_clear(&err);
+    cr_assert_eq(repo_open(&cfg, NULL, &r, &err), -1, "a key cache on disk was accepted");
+    cr_expect_eq(err.code, WS_ECONFIG, "code %s: %s", err_code_name(err.code), err.msg);
+    cr_expect_neq(access(sub, F_OK), 0, "%s was created on disk", sub);
+
+    /* an unencrypted repository never uses the cache: not refused */
+    snprintf(repo_dir, sizeof(repo_dir), "%s/plain", scratch);
+    cr_assert_eq(mkdir(repo_dir, 0700), 0);
+    make_cfg_cache(&cfg, repo_dir, CFG_ENCRYPT_NONE, NULL, dir);
+    cr_expect_eq(repo_open(&cfg, &pgc, &r, &err), 0, "%s", err.msg);
+    repo_close(r);
+}
+
+/* The data directory itself (encryption_key_cache = .): the example of the issue. */
+Test(repo, key_cache_dot_in_a_disk_directory_is_refused)
+{
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+
+    cr_assert_eq(chdir(disk_dir()), 0);
+    make_cfg_cache(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE, ".");
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), -1, "encryption_key_cache = . accepted");
+    cr_expect_eq(err.code, WS_ECONFIG, "code %s: %s", err_code_name(err.code), err.msg);
+    cr_expect_not_null(strstr(err.msg, "encryption_key_cache"), "%s", err.msg);
+}
+
+Test(repo, key_cache_on_tmpfs_works)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+
+    if (!on_memory_fs("/dev/shm"))
+        cr_skip_test("/dev/shm is not tmpfs here");
+    repo_close(create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE));
+    cr_assert_eq(cache_files(NULL, 0), 1);
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    cr_assert_eq(repo_open(&cfg, NULL, &r, &err), 0, "%s", err.msg);
+    repo_close(r);
+}
+
+/* A directory that does not exist: no cache, no error, no warning (as before). */
+Test(repo, key_cache_missing_directory_is_no_cache)
+{
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+    char        missing[PATH_MAX];
+    char       *out;
+
+    snprintf(missing, sizeof(missing), "%s/no-such-dir", scratch);
+    make_cfg_cache(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE, missing);
+    log_set_level(LOG_LEVEL_INFO);
+    stderr_capture();
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), 0, "%s", err.msg);
+    out = stderr_text();
+    repo_close(r);
+    cr_expect_neq(access(missing, F_OK), 0, "the directory was created");
+    cr_expect_eq(count_of(out, "warning:"), 0, "%s", out);
+    free(out);
+}
+
+/*
+ * The built-in default (/dev/shm) is not the operator's choice: where it is
+ * not memory-backed the cache is skipped with a warning instead of making
+ * every command fail.  Modelled by a default-sourced value on disk.
+ */
+Test(repo, key_cache_default_on_disk_only_warns)
+{
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+    const char *dir = disk_dir();
+    char        sub[PATH_MAX + 32];
+    char       *out;
+
+    make_cfg_cache(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE, NULL);
+    snprintf(cfg.encryption_key_cache, sizeof(cfg.encryption_key_cache), "%s", dir);
+    log_set_level(LOG_LEVEL_INFO);
+    stderr_capture();
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), 0, "%s", err.msg);
+    repo_close(r);
+    cr_assert_eq(repo_open(&cfg, NULL, &r, &err), 0, "%s", err.msg);
+    repo_close(r);
+    out = stderr_text();
+    snprintf(sub, sizeof(sub), "%s/walship-%ld", dir, (long) geteuid());
+    cr_expect_neq(access(sub, F_OK), 0, "%s was created on disk", sub);
+    cr_expect_eq(count_of(out, "warning:"), 1, "one warning per process:\n%s", out);
+    cr_expect_not_null(strstr(out, dir), "%s", out);
+    free(out);
+}
+
+/*
+ * walship-<uid> owned by another user: the cache is skipped (every process
+ * pays for scrypt), which is worth one warning per process, not a debug line.
+ */
+Test(repo, key_cache_other_owner_warns_once, .timeout = 60)
+{
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+    struct passwd *pw;
+    char       *out;
+
+    if (geteuid() != 0)
+        cr_skip_test("needs root to give a directory to another user");
+    pw = getpwnam("pgtest");
+    if (pw == NULL)
+        pw = getpwnam("nobody");
+    if (pw == NULL)
+        cr_skip_test("neither user pgtest nor nobody exists");
+    cr_assert_eq(mkdir(cache_dir(), 0700), 0);
+    cr_assert_eq(chown(cache_dir(), pw->pw_uid, pw->pw_gid), 0, "chown: %s", strerror(errno));
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    log_set_level(LOG_LEVEL_INFO);
+    stderr_capture();
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), 0, "%s", err.msg);
+    repo_close(r);
+    cr_assert_eq(repo_open(&cfg, NULL, &r, &err), 0, "%s", err.msg);
+    repo_close(r);
+    out = stderr_text();
+    cr_expect_eq(cache_files(NULL, 0), 0, "a key was cached in another user's directory");
+    cr_expect_eq(count_of(out, "warning:"), 1, "one warning per process:\n%s", out);
+    cr_expect_not_null(strstr(out, cache_dir()), "%s", out);
+    cr_expect_not_null(strstr(out, pw->pw_name), "names the owner:\n%s", out);
+    free(out);
+}
+
+Test(repo, key_cache_group_readable_directory_warns)
+{
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+    char       *out;
+
+    cr_assert_eq(mkdir(cache_dir(), 0750), 0);
+    cr_assert_eq(chmod(cache_dir(), 0750), 0);
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    log_set_level(LOG_LEVEL_INFO);
+    stderr_capture();
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), 0, "%s", err.msg);
+    repo_close(r);
+    out = stderr_text();
+    cr_expect_eq(cache_files(NULL, 0), 0);
+    cr_expect_eq(count_of(out, "warning:"), 1, "%s", out);
+    cr_expect_not_null(strstr(out, cache_dir()), "%s", out);
+    free(out);
 }
