@@ -36,7 +36,9 @@ void
 crypt_kdf_defaults(struct crypt_kdf *kdf)
 {
     memset(kdf, 0, sizeof(*kdf));
-    kdf->n = 1u << 15;
+    /* OWASP's scrypt minimum (N=2^17, r=8, p=1): 128 MiB, 0.4 to 1 s of
+     * CPU; the key cache pays it once per passphrase, repository and boot */
+    kdf->n = 1u << 17;
     kdf->r = 8;
     kdf->p = 1;
 }
@@ -59,7 +61,8 @@ int
 crypt_derive_master(const char *passphrase, const struct crypt_kdf *kdf,
                     unsigned char master[CRYPT_KEY_LEN], struct ws_err *err)
 {
-    /* scrypt needs about 128 * N * r bytes; allow that plus slack. */
+    /* scrypt needs 128 * r * (N + p) bytes (V and B); allow that plus slack:
+     * 144 MiB for new repositories (N=2^17, r=8, p=1). */
     uint64_t    maxmem = 128 * kdf->n * kdf->r * (uint64_t) kdf->p + (16u << 20);
 
     if (kdf->n < 2 || (kdf->n & (kdf->n - 1)) != 0 || kdf->n > (1u << 24) ||

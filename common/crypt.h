@@ -32,7 +32,8 @@ struct crypt_kdf
     unsigned char salt[CRYPT_SALT_LEN];
 };
 
-/* Defaults for new repositories: N=2^15, r=8, p=1 (32 MiB, RFC 7914 guidance). */
+/* Defaults for new repositories: N=2^17, r=8, p=1 (128 MiB; OWASP's minimum
+ * for scrypt).  Existing repositories keep the parameters they record. */
 void        crypt_kdf_defaults(struct crypt_kdf *kdf);
 
 int         crypt_random(void *buf, size_t len, struct ws_err *err);

@@ -4,7 +4,8 @@
  * cluster, encryption mismatches, wrong passphrase, a tampered encrypted
  * descriptor, concurrent creation, and that no secret reaches the descriptor.
  * The derived-key cache: private, never on disk (refused), warnings for an
- * unusable directory.
+ * unusable directory.  The scrypt parameters of new repositories, and a
+ * repository made with the old ones (N = 2^15) still opening.
  *
  * Every test runs in its own forked process: .init clears WALSHIP_*, points
  * WALSHIP_CONFIG at an empty file (so /etc/walship.conf never leaks in) and
@@ -35,6 +36,7 @@
 #include "log.h"
 #include "pgcontrol.h"
 #include "repo.h"
+#include "restore.h"
 #include "harness.h"
 
 
@@ -698,7 +700,7 @@ Test(repo, encrypted_create_and_reopen)
     cr_assert(r->encrypted);
     cr_assert_eq(r->desc.encryption, CFG_ENCRYPT_AES_256_GCM);
     cr_assert_neq(memcmp(r->master, zero, CRYPT_KEY_LEN), 0);
-    cr_assert_eq(r->desc.kdf.n, 1u << 15);
+    cr_assert_eq(r->desc.kdf.n, 1u << 17);
     cr_assert_eq(stat(desc_path, &sb), 0);
     cr_assert_eq(sb.st_mode & 07777, 0600, "mode %o", (unsigned) (sb.st_mode & 07777));
 
@@ -1358,4 +1360,91 @@ Test(repo, key_cache_group_readable_directory_warns)
     cr_expect_eq(count_of(out, "warning:"), 1, "%s", out);
     cr_expect_not_null(strstr(out, cache_dir()), "%s", out);
     free(out);
+}
+
+/* ---- key derivation parameters ------------------------------------------------- */
+
+Test(repo, new_repository_records_scrypt_2_17, .timeout = 60)
+{
+    struct repo *r = create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    char       *text = read_text(desc_path, NULL);
+
+    cr_expect_eq(r->desc.kdf.n, 131072u);
+    cr_expect_eq(r->desc.kdf.r, 8u);
+    cr_expect_eq(r->desc.kdf.p, 1u);
+    cr_expect_not_null(strstr(text, "\nkdf_n = 131072\nkdf_r = 8\nkdf_p = 1\n"), "%s", text);
+    repo_close(r);
+    free(text);
+}
+
+/*
+ * A repository made by walship before the change (scrypt N = 2^15): its
+ * descriptor and one encrypted object, written by walship-archive then.  It
+ * must still open with its recorded parameters and its object restore.
+ */
+static const char old_descriptor[] =
+    "# walship repository descriptor: do not edit\n"
+    "format_version = 1\n"
+    "created = 2026-12-04T18:53:09Z\n"
+    "system_identifier = 7715523123367026287\n"
+    "pg_version = 15\n"
+    "wal_segment_size = 16777216\n"
+    "encryption = aes-256-gcm\n"
+    "kdf = scrypt\n"
+    "kdf_n = 32768\n"
+    "kdf_r = 8\n"
+    "kdf_p = 1\n"
+    "kdf_salt = 91c6e4bcf4fd17ac836ea54cadcd4d5d\n"
+    "key_check = 5402d5ee1176aabb1f017c32c77246dbba812cdbfa0d1ac1a6a4209ff5816cd0\n";
+
+/* wal/00000002/00000002.history holding "1\t0/3000060\tno recovery target specified\n" */
+static const char old_history_hex[] =
+    "57534f424a0d0a1a01005b000101010000001000000000002900000000000000"
+    "190c136b0000000004d921b1605bb0106358224b4db65c691d0077616c2f3030"
+    "3030303030322f30303030303030322e686973746f7279aff37c753200000044"
+    "0cbef056eb63c678a53b86910f8b5447b7065a4687cc8279dfa192ac5195a912"
+    "00f022562460ba8bbeb5ab3c0c827b81e293a3dfe150eceea2ddc863c8633a9b"
+    "7b3d20000000458eefc2051f467940b36b9a4e00d2f64e80480cdd1ee07ba4b8"
+    "7ab69d780d27883fd3e3313b02442fcb31546ce98d3bc1";
+
+Test(repo, old_repository_with_scrypt_2_15_still_opens, .timeout = 60)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+    struct restore_stats st;
+    unsigned char obj[sizeof(old_history_hex) / 2];
+    char        dir[PATH_MAX + 32];
+    char        path[PATH_MAX + 64];
+    char        out[PATH_MAX + 32];
+    char       *text;
+
+    for (size_t i = 0; i < sizeof(obj); i++)
+        cr_assert_eq(sscanf(old_history_hex + 2 * i, "%2hhx", &obj[i]), 1);
+    write_text(desc_path, old_descriptor, strlen(old_descriptor));
+    snprintf(dir, sizeof(dir), "%s/wal", repo_dir);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    snprintf(dir, sizeof(dir), "%s/wal/00000002", repo_dir);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/00000002.history", dir);
+    write_text(path, (const char *) obj, sizeof(obj));
+
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    cr_assert_eq(repo_open(&cfg, NULL, &r, &err), 0, "%s", err.msg);
+    cr_expect_eq(r->desc.kdf.n, 32768u);
+    snprintf(out, sizeof(out), "%s/00000002.history", scratch);
+    cr_assert_eq(restore_wal_file(&cfg, r, "00000002.history", out, &st, &err), 0, "%s",
+                 err.msg);
+    repo_close(r);
+    text = read_text(out, NULL);
+    cr_expect_str_eq(text, "1\t0/3000060\tno recovery target specified\n");
+    free(text);
+    /* the second open takes the key from the cache (entry for N = 2^15) */
+    cr_expect_eq(cache_files(NULL, 0), 1);
+    cr_assert_eq(repo_open(&cfg, NULL, &r, &err), 0, "%s", err.msg);
+    repo_close(r);
+    /* and the parameters are not rewritten */
+    text = read_text(desc_path, NULL);
+    cr_expect_str_eq(text, old_descriptor);
+    free(text);
 }
