@@ -69,6 +69,20 @@ crypt_derive_master(const char *passphrase, const struct crypt_kdf *kdf,
         kdf->r < 1 || kdf->r > 64 || kdf->p < 1 || kdf->p > 16)
         return err_set(err, WS_ECORRUPT, "invalid scrypt parameters N=%llu r=%u p=%u",
                        (unsigned long long) kdf->n, kdf->r, kdf->p);
+    /*
+     * The parameters come from the repository descriptor, which anyone with
+     * write access to the store can change: each within its range, they could
+     * still ask every archive_command for 128 GiB.  Refuse more than
+     * CRYPT_SCRYPT_MAXMEM (8 times what new repositories use).
+     */
+    if (maxmem > CRYPT_SCRYPT_MAXMEM)
+    {
+        err_set(err, WS_ECORRUPT, "scrypt parameters N=%llu r=%u p=%u need %llu MiB, more than the %u MiB walship allows",
+                (unsigned long long) kdf->n, kdf->r, kdf->p,
+                (unsigned long long) (maxmem >> 20), (unsigned) (CRYPT_SCRYPT_MAXMEM >> 20));
+        err_hint(err, "The repository descriptor may have been tampered with.");
+        return -1;
+    }
     if (EVP_PBE_scrypt(passphrase, strlen(passphrase), kdf->salt, CRYPT_SALT_LEN,
                        kdf->n, kdf->r, kdf->p, maxmem, master, CRYPT_KEY_LEN) != 1)
         return ossl_fail(err, "scrypt key derivation");

@@ -20,6 +20,9 @@
 #include <stdint.h>
 #include "err.h"
 
+/* the most memory a repository descriptor may ask scrypt for */
+#define CRYPT_SCRYPT_MAXMEM ((uint64_t) 1 << 30)
+
 #define CRYPT_KEY_LEN 32
 #define CRYPT_SALT_LEN 16
 #define CRYPT_TAG_LEN 16

@@ -142,8 +142,8 @@ open_fixture(struct fixture *fx, const char *sub, enum cfg_compression comp,
     if (enc != CFG_ENCRYPT_NONE)
         snprintf(fx->cfg.encryption_passphrase, sizeof(fx->cfg.encryption_passphrase), "%s",
                  PASSPHRASE);
-    /* keep the derived-key cache inside the scratch directory */
-    snprintf(fx->cfg.encryption_key_cache, sizeof(fx->cfg.encryption_key_cache), "%s", scratch);
+    /* the key cache must be memory-backed: the default, /dev/shm */
+    snprintf(fx->cfg.encryption_key_cache, sizeof(fx->cfg.encryption_key_cache), "%s", "/dev/shm");
     fx->cfg.retry_attempts = 0;
     fx->cfg.retry_delay_ms = 1;
     fx->pgc = make_pgc();

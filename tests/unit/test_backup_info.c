@@ -1151,7 +1151,7 @@ make_cfg(struct cfg *cfg, const char *repo, enum cfg_encryption enc, const char 
     cfg->encryption = enc;
     snprintf(cfg->encryption_passphrase, sizeof(cfg->encryption_passphrase), "%s",
              pass ? pass : "");
-    snprintf(cfg->encryption_key_cache, sizeof(cfg->encryption_key_cache), "%s", scratch);
+    snprintf(cfg->encryption_key_cache, sizeof(cfg->encryption_key_cache), "%s", "/dev/shm");
 }
 
 static struct repo *

@@ -1448,3 +1448,24 @@ Test(repo, old_repository_with_scrypt_2_15_still_opens, .timeout = 60)
     cr_expect_str_eq(text, old_descriptor);
     free(text);
 }
+
+/* A tampered descriptor cannot make scrypt allocate gigabytes. */
+Test(repo, scrypt_memory_is_capped, .timeout = 10)
+{
+    struct ws_err err = WS_ERR_INIT;
+    struct crypt_kdf kdf;
+    unsigned char master[CRYPT_KEY_LEN];
+
+    memset(&kdf, 0, sizeof(kdf));
+    kdf.n = 1u << 24;           /* each within its range: 16 GiB together */
+    kdf.r = 8;
+    kdf.p = 1;
+    cr_assert_eq(crypt_derive_master("pw", &kdf, master, &err), -1);
+    cr_assert_eq(err.code, WS_ECORRUPT);
+    cr_assert(strstr(err.msg, "MiB") != NULL && strstr(err.msg, "N=16777216") != NULL, "%s", err.msg);
+    kdf.n = 1u << 20;           /* 1 GiB + slack: still over */
+    cr_assert_eq(crypt_derive_master("pw", &kdf, master, &err), -1);
+    kdf.n = 1u << 4;            /* tiny: fine */
+    err_clear(&err);
+    cr_assert_eq(crypt_derive_master("pw", &kdf, master, &err), 0, "%s", err.msg);
+}
