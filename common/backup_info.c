@@ -378,7 +378,10 @@ backup_info_add_tablespace(struct backup_info *b, uint32_t oid, const char *loca
     return 0;
 }
 
-/* Parse a value: 'quoted' (with \\ escapes) or bare up to end of line. */
+/*
+ * Parse a value: 'quoted' (with \\ escapes, only blanks after it) or bare
+ * up to the end of the line, trailing blanks stripped.
+ */
 static int
 parse_value(const char *p, char *out, size_t len)
 {
@@ -420,6 +423,10 @@ parse_value(const char *p, char *out, size_t len)
             return -1;
         out[n++] = c;
     }
+    /* nothing but blanks after the closing quote: never drop text silently */
+    for (p++; *p != '\0'; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r')
+            return -1;
     out[n] = '\0';
     return 0;
 }
@@ -475,8 +482,12 @@ backup_info_parse(const char *text, const char *what, struct backup_info *b, str
             p++;
         if (*p == '#' || *p == '\0' || *p == '\r')
             continue;
+        /*
+         * The key: everything up to a blank or '='.  Any key this version
+         * does not know (part2_size, v2.key) is ignored below.
+         */
         k = p;
-        while (*p != '\0' && *p != ' ' && *p != '=')
+        while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '=')
             p++;
         if ((size_t) (p - k) >= sizeof(key))
         {
@@ -485,11 +496,11 @@ backup_info_parse(const char *text, const char *what, struct backup_info *b, str
         }
         memcpy(key, k, (size_t) (p - k));
         key[p - k] = '\0';
-        while (*p == ' ')
+        while (*p == ' ' || *p == '\t')
             p++;
         if (*p++ != '=')
             goto syntax;
-        while (*p == ' ')
+        while (*p == ' ' || *p == '\t')
             p++;
         if (parse_value(p, val, CFG_MAX_VALUE) < 0)
             goto syntax;

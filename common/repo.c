@@ -133,6 +133,56 @@ bad_value(struct ws_err *err, const char *key, const char *val)
     return err_set(err, WS_ECORRUPT, "repository descriptor has an invalid %s \"%s\"", key, val);
 }
 
+/*
+ * Split one "key = value" line in place.  A key is a lower-case letter
+ * followed by lower-case letters, digits and '_' (so a later version can add
+ * keys such as part2_size), with blanks around the '='.  The value is the
+ * rest of the line without its trailing blanks (a CR of a CRLF line end
+ * included).  1 if the line is blank, -1 if it is not of that form.
+ */
+static int
+split_line(char *buf, char **key, char **val)
+{
+    size_t      n = strlen(buf);
+    char       *p = buf;
+    char       *kend;
+
+    while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    if (n == 0)
+        return 1;
+    if (*p < 'a' || *p > 'z')
+        return -1;
+    *key = p;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')
+        p++;
+    kend = p;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p != '=')
+        return -1;
+    p++;
+    *kend = '\0';               /* may be the '=' itself: p is past it already */
+    while (*p == ' ' || *p == '\t')
+        p++;
+    *val = p;
+    return 0;
+}
+
+/* The keys this version reads; any other well-formed key is ignored. */
+static bool
+known_key(const char *key)
+{
+    static const char *const known[] = {
+        "format_version", "created", "system_identifier", "pg_version", "wal_segment_size",
+        "encryption", "kdf", "kdf_n", "kdf_r", "kdf_p", "kdf_salt", "key_check"};
+
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(key, known[i]) == 0)
+            return true;
+    return false;
+}
+
 int
 repo_descriptor_parse(const char *text, struct repo_descriptor *d, struct ws_err *err)
 {
@@ -146,8 +196,8 @@ repo_descriptor_parse(const char *text, struct repo_descriptor *d, struct ws_err
         const char *nl = strchr(line, '\n');
         size_t      ll = nl ? (size_t) (nl - line) : strlen(line);
         char        buf[512];
-        char        key[64];
-        char        val[256];
+        char       *key;
+        char       *val;
         uint64_t    u;
 
         lineno++;
@@ -158,9 +208,22 @@ repo_descriptor_parse(const char *text, struct repo_descriptor *d, struct ws_err
         line += ll + (nl ? 1 : 0);
         if (buf[0] == '#' || buf[0] == '\0')
             continue;
-        if (sscanf(buf, "%63[a-z_] = %255s", key, val) != 2)
-            return err_set(err, WS_ECORRUPT, "repository descriptor line %d is malformed", lineno);
+        switch (split_line(buf, &key, &val))
+        {
+            case 0:
+                break;
+            case 1:
+                continue;
+            default:
+                return err_set(err, WS_ECORRUPT, "repository descriptor line %d is malformed",
+                               lineno);
+        }
 #define IS(k) (strcmp(key, (k)) == 0)
+        if (!known_key(key))
+            continue;           /* written by a newer walship; format_version decides */
+        /* a known key's value is one word: never drop what follows it */
+        if (val[0] == '\0' || strpbrk(val, " \t") != NULL)
+            return err_set(err, WS_ECORRUPT, "repository descriptor line %d is malformed", lineno);
         if (IS("format_version"))
         {
             char       *end;
@@ -243,7 +306,6 @@ repo_descriptor_parse(const char *text, struct repo_descriptor *d, struct ws_err
                 return err_set(err, WS_ECORRUPT, "repository descriptor has an invalid key_check");
             seen |= 128;
         }
-        /* unknown keys: written by a newer walship; format_version decides */
 #undef IS
     }
     if ((seen & 63) != 63)

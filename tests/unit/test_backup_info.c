@@ -681,6 +681,38 @@ Test(backup_info, parse_tolerates_comments_unknown_keys_crlf_and_no_final_newlin
     free(text);
 }
 
+/*
+ * Forward compatibility: a newer walship of the same format may add keys,
+ * and a key name may hold digits (part2_size) or a dot.  Such a line is
+ * ignored, and so is a key separated from its '=' by a tab; a known key
+ * followed by a tab is still recognised (not taken for an unknown
+ * "size\t" and dropped).
+ */
+Test(backup_info, parse_ignores_new_keys_with_digits)
+{
+    struct backup_info b, back;
+    struct ws_err err = WS_ERR_INIT;
+    char       *text = sample_text();
+    char       *t;
+
+    sample_info(&b, T0, "nightly");
+    t = edit(text, "size =", "part2_size = 5\nsize = 123456789012\nx9 = 'a b'\n"
+             "v2.key\t=\tanything at all", NULL);
+    cr_assert_eq(backup_info_parse(t, WHAT, &back, &err), 0, "%s\n%s", err.msg, t);
+    assert_info_eq(&back, &b);
+    backup_info_free(&back);
+    free(t);
+
+    t = edit(text, "size =", "size\t=\t42", NULL);
+    cr_assert_eq(backup_info_parse(t, WHAT, &back, &err), 0, "%s\n%s", err.msg, t);
+    cr_assert_eq(back.size, 42);
+    backup_info_free(&back);
+    free(t);
+
+    backup_info_free(&b);
+    free(text);
+}
+
 Test(backup_info, parse_missing_required_keys)
 {
     static const char *const required[] = {"format =", "id =", "status =",
@@ -722,6 +754,7 @@ Test(backup_info, parse_bad_lines)
         {"id =", "id = ../../x", "key \"id\""},
         {"label =", "label = 'unterminated", "key \"label\""},
         {"label =", "label = 'ends in a backslash\\", "key \"label\""},
+        {"label =", "label = 'closed' then junk", "key \"label\""},
         {"status =", "status = incomplete", "key \"status\""},
         {"system_identifier =", "system_identifier = -5", "key \"system_identifier\""},
         {"system_identifier =", "system_identifier = 18446744073709551616",

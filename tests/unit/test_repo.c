@@ -370,6 +370,41 @@ Test(repo, descriptor_parse_tolerates_unknown_keys_and_no_final_newline)
 }
 
 /*
+ * Forward compatibility: a newer walship may add keys, with digits in their
+ * names and any text as their value; this version ignores them, and blank
+ * lines and CRLF line ends.  A known key's value is one word: anything
+ * after it on the line is an error, not silently dropped.
+ */
+Test(repo, descriptor_parse_ignores_new_keys_with_digits)
+{
+    struct repo_descriptor d, back;
+    struct ws_err err = WS_ERR_INIT;
+    char        text[8192];
+    char        edited[8192 + 256];
+
+    fill_desc(&d, CFG_ENCRYPT_AES_256_GCM);
+    cr_assert_gt(repo_descriptor_format(&d, text, sizeof(text)), 0);
+    snprintf(edited, sizeof(edited), "%spart2_size = 5\nkdf2 = argon2id m=65536 t=3\n"
+             "x9 =\n\r\n   \nv10_note = \t spaced out  \r\n", text);
+    cr_assert_eq(repo_descriptor_parse(edited, &back, &err), 0, "%s\n%s", err.msg, edited);
+    cr_assert_eq(back.system_identifier, d.system_identifier);
+    cr_assert_eq(back.kdf.n, d.kdf.n);
+    cr_assert_eq(memcmp(back.key_check, d.key_check, 32), 0);
+
+    /* keys still start with a lower-case letter */
+    snprintf(edited, sizeof(edited), "%s2part = 5\n", text);
+    cr_assert_eq(repo_descriptor_parse(edited, &back, &err), -1, "accepted:\n%s", edited);
+    cr_assert_not_null(strstr(err.msg, "malformed"), "%s", err.msg);
+    err_clear(&err);
+
+    /* trailing words after a known key's value */
+    edit_text(text, "pg_version = 16\n", "pg_version = 16 17\n", edited, sizeof(edited));
+    cr_assert_eq(repo_descriptor_parse(edited, &back, &err), -1, "accepted:\n%s", edited);
+    cr_assert_eq(err.code, WS_ECORRUPT);
+    cr_assert_not_null(strstr(err.msg, "malformed"), "%s", err.msg);
+}
+
+/*
  * Numeric fields must be numbers: a descriptor whose system identifier is
  * "banana" is corrupt, not a repository of database system 0.
  */
