@@ -275,24 +275,28 @@ repo_descriptor_parse(const char *text, struct repo_descriptor *d, struct ws_err
         {
             if (strcmp(val, "scrypt") != 0)
                 return err_set(err, WS_ECORRUPT, "repository descriptor names unknown kdf \"%s\"", val);
+            seen |= 256;
         }
         else if (IS("kdf_n"))
         {
             if (parse_u64(val, 2, (uint64_t) 1 << 24, &d->kdf.n) < 0 ||
                 (d->kdf.n & (d->kdf.n - 1)) != 0)
                 return bad_value(err, key, val);
+            seen |= 512;
         }
         else if (IS("kdf_r"))
         {
             if (parse_u64(val, 1, 64, &u) < 0)
                 return bad_value(err, key, val);
             d->kdf.r = (uint32_t) u;
+            seen |= 1024;
         }
         else if (IS("kdf_p"))
         {
             if (parse_u64(val, 1, 16, &u) < 0)
                 return bad_value(err, key, val);
             d->kdf.p = (uint32_t) u;
+            seen |= 2048;
         }
         else if (IS("kdf_salt"))
         {
@@ -313,8 +317,18 @@ repo_descriptor_parse(const char *text, struct repo_descriptor *d, struct ws_err
     if (d->format_version != REPO_FORMAT_VERSION)
         return err_set(err, WS_ECORRUPT, "repository format version %d is not supported (this walship supports %d)",
                        d->format_version, REPO_FORMAT_VERSION);
-    if (d->encryption != CFG_ENCRYPT_NONE && (seen & 192) != 192)
-        return err_set(err, WS_ECORRUPT, "encrypted repository descriptor lacks kdf_salt or key_check");
+    if (d->encryption != CFG_ENCRYPT_NONE)
+    {
+        /* all of the key material: a missing scrypt parameter is not 0 */
+        static const struct { unsigned bit; const char *name; } need[] = {
+            {256, "kdf"}, {512, "kdf_n"}, {1024, "kdf_r"}, {2048, "kdf_p"}, {64, "kdf_salt"},
+            {128, "key_check"}};
+
+        for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+            if (!(seen & need[i].bit))
+                return err_set(err, WS_ECORRUPT, "encrypted repository descriptor lacks %s",
+                               need[i].name);
+    }
     return 0;
 }
 

@@ -293,10 +293,15 @@ ParameterizedTestParameters(repo, descriptor_parse_errors)
         {1, "kdf_salt = f0f1", "kdf_salt = f1", "invalid kdf_salt"},
         {1, "key_check = 01", "key_check = 0", "invalid key_check"},
         {1, "key_check = 01", "key_check = xx", "invalid key_check"},
-        {1, "key_check = ", "key_check_removed = ", "lacks kdf_salt or key_check"},
-        {1, "kdf_salt = ", "kdf_salt_removed = ", "lacks kdf_salt or key_check"},
+        {1, "key_check = ", "key_check_removed = ", "lacks key_check"},
+        {1, "kdf_salt = ", "kdf_salt_removed = ", "lacks kdf_salt"},
         /* an unencrypted descriptor claiming encryption has no key material */
-        {0, "encryption = none\n", "encryption = aes-256-gcm\n", "lacks kdf_salt or key_check"},
+        {0, "encryption = none\n", "encryption = aes-256-gcm\n", "lacks kdf"},
+        /* every scrypt parameter is needed, not only the salt (found by fuzz_repo) */
+        {1, "kdf = scrypt\n", "", "lacks kdf"},
+        {1, "kdf_n = 32768\n", "", "lacks kdf_n"},
+        {1, "kdf_r = 8\n", "", "lacks kdf_r"},
+        {1, "kdf_p = 1\n", "", "lacks kdf_p"},
     };
 
     return cr_make_param_array(struct parse_case, cases, sizeof(cases) / sizeof(cases[0]));
