@@ -313,8 +313,11 @@ backup_info_format(const struct backup_info *b)
     sb_printf(&s, "start_lsn = %s\n", lsn);
     pg_lsn_format(b->stop_lsn, lsn, sizeof(lsn));
     sb_printf(&s, "stop_lsn = %s\n", lsn);
-    sb_printf(&s, "start_wal = %s\n", b->start_wal);
-    sb_printf(&s, "stop_wal = %s\n", b->stop_wal);
+    /* optional when parsing: an empty name stays absent, "stop_wal = " would not parse */
+    if (b->start_wal[0] != '\0')
+        sb_printf(&s, "start_wal = %s\n", b->start_wal);
+    if (b->stop_wal[0] != '\0')
+        sb_printf(&s, "stop_wal = %s\n", b->stop_wal);
     backup_time_format(b->start_time_us, t, sizeof(t));
     sb_printf(&s, "start_time = '%s'\n", t);
     backup_time_format(b->stop_time_us, t, sizeof(t));

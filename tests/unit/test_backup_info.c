@@ -713,6 +713,35 @@ Test(backup_info, parse_ignores_new_keys_with_digits)
     free(text);
 }
 
+/*
+ * start_wal and stop_wal are optional when parsing, so a descriptor without
+ * them must also format into text that parses: the writer leaves an empty
+ * WAL name out instead of writing "stop_wal = " (found by fuzz_backup_info).
+ */
+Test(backup_info, format_leaves_out_missing_wal_names)
+{
+    struct backup_info back, again;
+    struct ws_err err = WS_ERR_INIT;
+    char       *text = sample_text();
+    char       *t = edit(text, "stop_wal =", NULL, NULL);
+    char       *t2 = edit(t, "start_wal =", NULL, NULL);
+    char       *out;
+
+    cr_assert_eq(backup_info_parse(t2, WHAT, &back, &err), 0, "%s\n%s", err.msg, t2);
+    cr_assert_str_eq(back.stop_wal, "");
+    out = backup_info_format(&back);
+    cr_assert_not_null(out);
+    cr_assert_null(strstr(out, "_wal ="), "%s", out);
+    cr_assert_eq(backup_info_parse(out, WHAT, &again, &err), 0, "%s\n%s", err.msg, out);
+    cr_assert_str_eq(again.start_wal, "");
+    backup_info_free(&again);
+    backup_info_free(&back);
+    free(out);
+    free(t2);
+    free(t);
+    free(text);
+}
+
 Test(backup_info, parse_missing_required_keys)
 {
     static const char *const required[] = {"format =", "id =", "status =",
