@@ -421,7 +421,8 @@ Test(s3_http, malformed_retry_after_keeps_backoff)
     cr_assert_eq(storage_head(st, "obj", &info, &err), 0, "head: %s", err.msg);
     waited = now_s() - t0;
     cr_assert_eq(atomic_load(&srv.served), 3);
-    cr_assert(waited < 0.9, "waited %.2f s: \"1e9\" was taken as a delay", waited);
+    /* taken as a delay, "1e9" would wait the 20 s cap; the margin is for a busy machine */
+    cr_assert(waited < 10.0, "waited %.2f s: \"1e9\" was taken as a delay", waited);
     storage_free(st);
 }
 
