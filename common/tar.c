@@ -35,10 +35,16 @@ enum tar_state
     TS_FAILED                   /* an error was reported; nothing more is accepted */
 };
 
-/* A directory whose mode and mtime are set (and which is fsynced) in finish. */
+/*
+ * A directory to finish: one we created or a directory member named gets its
+ * mode and mtime (set_attrs), and with fsync every one listed is fsynced.
+ * With fsync, a directory that existed before and only had entries created
+ * in it is listed too, without set_attrs.
+ */
 struct tar_dir
 {
     char       *path;           /* relative to target_dir */
+    bool        set_attrs;
     mode_t      mode;
     bool        has_mtime;
     int64_t     mtime;
@@ -51,6 +57,7 @@ struct tar_extract
     int         (*map_symlink) (const char *path, const char *target, char *out,
                                 size_t outlen, void *arg);
     void       *map_arg;
+    enum tar_symlinks symlinks;
     bool        do_fsync;
     int         rootfd;
 
@@ -288,6 +295,7 @@ add_dir(struct tar_extract *t, const char *path, size_t len, mode_t mode, bool h
     d->path = strndup(path, len);
     if (d->path == NULL)
         return err_set(err, WS_EINTERNAL, "out of memory");
+    d->set_attrs = true;
     d->mode = mode;
     d->has_mtime = has_mtime;
     d->mtime = mtime;
@@ -430,6 +438,14 @@ open_parent(struct tar_extract *t, int *pfd, const char **last, struct ws_err *e
     t->parent[plen] = '\0';
     t->parentfd = fd;
     *pfd = fd;
+    /* an entry is about to be created in it: with fsync, it is fsynced in finish
+     * even if it existed before (another part of the same backup made it) */
+    if (t->do_fsync && find_dir(t, t->parent) == NULL)
+    {
+        if (add_dir(t, t->parent, plen, 0, false, 0, err) < 0)
+            return -1;
+        t->dirs[t->ndirs - 1].set_attrs = false;
+    }
     return 0;
 }
 
@@ -707,6 +723,7 @@ make_directory(struct tar_extract *t, struct ws_err *err)
     d = find_dir(t, t->path);
     if (d == NULL)
         return add_dir(t, t->path, strlen(t->path), t->mode & 0700, true, t->mtime, err);
+    d->set_attrs = true;
     d->mode = t->mode & 0700;
     d->has_mtime = true;
     d->mtime = t->mtime;
@@ -728,6 +745,22 @@ make_symlink(struct tar_extract *t, const char *linktarget, struct ws_err *err)
     if (linktarget[0] == '\0')
         return err_set(err, WS_ECORRUPT, "tar member \"%s\" is a symbolic link with no target",
                        t->shown);
+    if (t->symlinks == TAR_SYMLINKS_NONE ||
+        (t->symlinks == TAR_SYMLINKS_TABLESPACE && !is_tablespace_link(t->path)))
+    {
+        char        shown[128];
+
+        printable(linktarget, strlen(linktarget), shown, sizeof(shown));
+        err_set(err, WS_ECORRUPT, "refusing to extract tar member \"%s\" at offset %llu: "
+                "symbolic link to \"%s\"%s", t->shown, (unsigned long long) t->hdr_offset,
+                shown, t->symlinks == TAR_SYMLINKS_NONE ? "" : " outside pg_tblspc/");
+        if (t->symlinks == TAR_SYMLINKS_NONE)
+            err_detail(err, "A tablespace archive of a base backup holds no symbolic links.");
+        else
+            err_detail(err, "A base backup holds symbolic links only at pg_tblspc/<oid>, one "
+                       "per tablespace; PostgreSQL sends no other.");
+        return -1;
+    }
     if (t->map_symlink != NULL && is_tablespace_link(t->path))
     {
         int         r;
@@ -1063,14 +1096,14 @@ finish_dirs(struct tar_extract *t, struct ws_err *err)
 
         if (open_dir_path(t, d->path, strlen(d->path), false, &fd, err) < 0)
             return -1;
-        if (fchmod(fd, d->mode) < 0)
+        if (d->set_attrs && fchmod(fd, d->mode) < 0)
         {
             os_error(err, errno, "could not change permissions of directory \"%s/%s\"",
                      t->target, d->path);
             close(fd);
             return -1;
         }
-        if (d->has_mtime)
+        if (d->set_attrs && d->has_mtime)
         {
             struct timespec ts[2] = {{0, UTIME_OMIT}, {(time_t) d->mtime, 0}};
 
@@ -1186,6 +1219,7 @@ tar_extract_new(const struct tar_extract_opts *o, struct ws_err *err)
     snprintf(t->target, sizeof(t->target), "%s", o->target_dir);
     t->map_symlink = o->map_symlink;
     t->map_arg = o->map_arg;
+    t->symlinks = o->symlinks;
     t->do_fsync = o->fsync;
     t->state = TS_HEADER;
     t->wbuf = malloc(TAR_WRITE_BUFFER);

@@ -16,8 +16,8 @@
  *    arrives, through a write buffer of TAR_WRITE_BUFFER bytes; one 512-byte
  *    header buffer; an extended header buffer (pax, GNU long name) of at most
  *    TAR_META_MAX bytes, allocated only if the archive has one.  What grows
- *    with the archive is the list of created directories (their paths, for
- *    the final modes, mtimes and fsync).
+ *    with the archive is the list of directories created or filled (their
+ *    paths, for the final modes, mtimes and fsync).
  *  - Nothing is created outside target_dir: absolute names and ".."
  *    components are refused, parent directories are opened and created one
  *    component at a time relative to target_dir (openat/mkdirat with
@@ -25,6 +25,9 @@
  *    are created with O_EXCL | O_NOFOLLOW.  Existing files, symbolic links
  *    and special files are never overwritten; an existing directory is
  *    entered.
+ *  - Symbolic links: by default only pg_tblspc/<oid> (a tablespace link, the
+ *    only kind PostgreSQL's BASE_BACKUP sends; it skips any other link in
+ *    the data directory); any other is refused (opts.symlinks).
  *  - Modes: the header's mode & 0700 (files are created 0600 and set when
  *    closed; directories stay 0700 while being filled, and get their mode
  *    and mtime in finish, deepest first).  Owners are not restored.
@@ -34,8 +37,9 @@
  *  WS_ECORRUPT  bad header checksum (with its offset), truncated archive (in
  *               a header, in a member's data, missing end-of-archive blocks),
  *               data after the end, absolute path, "..", a path through a
- *               symbolic link, a hard link, device, FIFO or other unsupported
- *               member type, a malformed number or extended header
+ *               symbolic link, a symbolic link that opts.symlinks refuses,
+ *               a hard link, device, FIFO or other unsupported member type,
+ *               a malformed number or extended header
  *  WS_EIO       the OS refused (the member exists already: O_EXCL; EACCES,
  *               EROFS...); the message carries strerror
  *  WS_ENOSPC    ENOSPC or EDQUOT while creating or writing
@@ -55,6 +59,14 @@
 #define TAR_WRITE_BUFFER    (64 * 1024)
 #define TAR_META_MAX        (64 * 1024)
 
+/* Which symbolic link members are extracted (the others fail, WS_ECORRUPT). */
+enum tar_symlinks
+{
+    TAR_SYMLINKS_TABLESPACE = 0,    /* pg_tblspc/<digits> only: a base archive */
+    TAR_SYMLINKS_NONE,              /* none: a tablespace archive */
+    TAR_SYMLINKS_ANY                /* any: general archives (tests) */
+};
+
 struct tar_extract_opts
 {
     const char *target_dir;     /* must exist; copied, need not outlive the filter */
@@ -71,11 +83,15 @@ struct tar_extract_opts
                                 size_t outlen, void *arg);
     void       *map_arg;
 
+    enum tar_symlinks symlinks;
+
     /*
-     * fsync each file when it is closed, and in finish each directory
-     * created or entered by a directory member, then target_dir itself.
-     * Directories that existed before and gain members only implicitly
-     * are not fsynced (restores go into an empty target_dir).
+     * fsync each file when it is closed, and in finish each directory that
+     * was created, named by a directory member or had an entry created in
+     * it (also one that existed before), then target_dir itself.  Archives
+     * extracted in parallel into one tree (the parts of a backup) are
+     * durable only once the last one has finished; walship-recover leaves
+     * this off and syncs the whole tree at the end instead (file_sync_tree).
      */
     bool        fsync;
 };

@@ -54,6 +54,8 @@ static char outside[128];
 static char mounted[PATH_MAX];      /* tmpfs to unmount in teardown, "" if none */
 static char pg_data[PATH_MAX];      /* running cluster to stop in teardown, "" if none */
 static char pg_user[32];
+/* what extract_mem allows without opts: tests of general archives set TAR_SYMLINKS_ANY */
+static enum tar_symlinks default_symlinks = TAR_SYMLINKS_TABLESPACE;
 
 /* ---- helpers -------------------------------------------------------------------- */
 
@@ -339,7 +341,7 @@ extract_mem(const unsigned char *data, size_t len, const char *dir,
             const struct tar_extract_opts *opts, uint64_t seed, struct ws_err *err,
             struct tar_extract_stats *stats)
 {
-    struct tar_extract_opts o = {0};
+    struct tar_extract_opts o = {.symlinks = default_symlinks};
     struct filter *f;
     int         rc;
 
@@ -581,7 +583,7 @@ ParameterizedTest(struct rt_case *c, tar, roundtrip)
 {
     struct ws_err err = WS_ERR_INIT;
     struct tar_extract_stats st;
-    struct tar_extract_opts o = {.fsync = c->fsync};
+    struct tar_extract_opts o = {.fsync = c->fsync, .symlinks = TAR_SYMLINKS_ANY};
     struct tree_count tc = {0};
     bool        very_long = strcmp(c->format, "ustar") != 0;
 
@@ -614,6 +616,7 @@ Test(tar, name_field_limits_byte_by_byte)
     bool        full_name = false;
     bool        prefixed = false;
 
+    default_symlinks = TAR_SYMLINKS_ANY;    /* general symbolic links */
     if (!have_gnu_tar())
         cr_skip_test("GNU tar is not installed");
     make_tree(false, false);
@@ -648,6 +651,7 @@ Test(tar, random_pieces_same_result)
     unsigned char *data;
     size_t      len;
 
+    default_symlinks = TAR_SYMLINKS_ANY;    /* general symbolic links */
     if (!have_gnu_tar())
         cr_skip_test("GNU tar is not installed");
     make_tree(false, true);
@@ -999,6 +1003,7 @@ Test(tar, extended_headers)
     struct stat sb;
     size_t      n;
 
+    default_symlinks = TAR_SYMLINKS_ANY;    /* general symbolic links */
     /* GNU long name for a file, five components of ~110 */
     snprintf(longname, sizeof(longname), "%0110d/%0110d/%0110d/%0110d/file-with-long-name", 1, 2,
              3, 4);
@@ -1113,7 +1118,8 @@ Test(tar, tablespace_remap)
 {
     struct ws_err err = WS_ERR_INIT;
     struct map_arg m = {0};
-    struct tar_extract_opts o = {.map_symlink = map_cb, .map_arg = &m};
+    struct tar_extract_opts o = {.map_symlink = map_cb, .map_arg = &m,
+        .symlinks = TAR_SYMLINKS_ANY};
     char        lt[PATH_MAX] = "";
 
     if (!have_gnu_tar())
@@ -1206,6 +1212,7 @@ Test(tar, file_through_symlink_refused)
     char        name[64];
     char        lt[PATH_MAX] = "";
 
+    default_symlinks = TAR_SYMLINKS_ANY;    /* general symbolic links */
     snprintf(name, sizeof(name), "evil/ws_tar_escape_%d", (int) getpid());
     ar_header(&a, "evil", '2', 0, "/tmp", 0777);
     ar_file(&a, name, "escaped");
@@ -1220,6 +1227,7 @@ Test(tar, nested_through_relative_symlink_refused)
 {
     struct ar   a = {0};
 
+    default_symlinks = TAR_SYMLINKS_ANY;    /* general symbolic links */
     ar_header(&a, "d/", '5', 0, NULL, 0700);
     ar_header(&a, "d/up", '2', 0, "../../../outside", 0777);
     ar_file(&a, "d/up/sub/x", "escaped");
@@ -1231,6 +1239,7 @@ Test(tar, directory_over_symlink_refused)
 {
     struct ar   a = {0};
 
+    default_symlinks = TAR_SYMLINKS_ANY;    /* general symbolic links */
     ar_header(&a, "evil", '2', 0, "../../outside", 0777);
     ar_header(&a, "evil/", '5', 0, NULL, 0700);
     ar_file(&a, "evil/x", "escaped");
@@ -1242,10 +1251,100 @@ Test(tar, symlink_then_file_of_same_name_refused)
 {
     struct ar   a = {0};
 
+    default_symlinks = TAR_SYMLINKS_ANY;    /* general symbolic links */
     ar_header(&a, "evil", '2', 0, "../../outside/x", 0777);
     ar_file(&a, "evil", "escaped");
     ar_end(&a);
     expect_fail(&a, WS_EIO, "/evil\"", "File exists");
+}
+
+/*
+ * By default only pg_tblspc/<oid> may be a symbolic link, the only kind
+ * PostgreSQL's BASE_BACKUP sends: any other is refused, naming the member,
+ * before anything is created.  A link planted as recovery.signal or
+ * postgresql.auto.conf would otherwise lead walship-recover to write or read
+ * through it.
+ */
+struct link_case
+{
+    char        name[64];
+    char        target[64];
+};
+
+ParameterizedTestParameters(tar, symlink_outside_tblspc_refused)
+{
+    static struct link_case cases[] = {
+        {"evil", "/tmp"},
+        {"recovery.signal", "../../outside/victim"},
+        {"postgresql.auto.conf", "/etc/passwd"},
+        {"global/pg_control", "../../../outside/x"},
+        {"pg_tblspc/", "/srv/ts"},
+        {"pg_tblspc/notanoid/", "/srv/ts"},
+        {"pg_tblspc/16385/sub", "/srv/ts"},
+        {"pg_tblspc16385", "/srv/ts"},
+    };
+
+    return cr_make_param_array(struct link_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct link_case *c, tar, symlink_outside_tblspc_refused)
+{
+    struct ar   a = {0};
+
+    ar_header(&a, c->name, '2', 0, c->target, 0777);
+    ar_end(&a);
+    expect_fail(&a, WS_ECORRUPT, c->name, "outside pg_tblspc/");
+    cr_assert_eq(count_entries(spath("t/run0")), 0, "%s: something was created", c->name);
+}
+
+/* The message says why: PostgreSQL sends no other link. */
+Test(tar, symlink_refusal_explained)
+{
+    struct ar   a = {0};
+    struct ws_err err = WS_ERR_INIT;
+
+    ar_file(&a, "PG_VERSION", "15\n");
+    ar_header(&a, "recovery.signal", '2', 0, "../outside/victim", 0777);
+    ar_end(&a);
+    cr_assert_eq(extract_mem(a.d, a.len, target, NULL, 0, &err, NULL), -1);
+    cr_assert_eq(err.code, WS_ECORRUPT, "%s", err_code_name(err.code));
+    cr_assert(strstr(err.msg, "\"recovery.signal\" at offset 1024") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "\"../outside/victim\"") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.detail, "pg_tblspc/<oid>") != NULL, "%s", err.detail);
+    cr_assert(!exists(spath("t/recovery.signal")));
+    assert_nothing_outside();
+    free(a.d);
+}
+
+/* A tablespace archive (TAR_SYMLINKS_NONE) holds no link at all. */
+Test(tar, tablespace_archive_refuses_every_symlink)
+{
+    struct ar   a = {0};
+    struct ws_err err = WS_ERR_INIT;
+    struct tar_extract_opts o = {.symlinks = TAR_SYMLINKS_NONE};
+
+    ar_header(&a, "PG_15_202209061/", '5', 0, NULL, 0700);
+    ar_header(&a, "pg_tblspc/16385/", '2', 0, "/srv/ts/16385", 0777);
+    ar_end(&a);
+    cr_assert_eq(extract_mem(a.d, a.len, target, &o, 0, &err, NULL), -1);
+    cr_assert_eq(err.code, WS_ECORRUPT, "%s", err_code_name(err.code));
+    cr_assert(strstr(err.msg, "pg_tblspc/16385/") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.detail, "tablespace archive") != NULL, "%s", err.detail);
+    cr_assert(!exists(spath("t/pg_tblspc")));
+    free(a.d);
+}
+
+/* The tablespace link is extracted, but nothing goes through it. */
+Test(tar, nothing_through_the_tablespace_link)
+{
+    struct ar   a = {0};
+
+    ar_header(&a, "pg_tblspc/", '5', 0, NULL, 0700);
+    ar_header(&a, "pg_tblspc/16385/", '2', 0, "../../../outside", 0777);
+    ar_file(&a, "pg_tblspc/16385/PG_15_202209061/x", "escaped");
+    ar_end(&a);
+    expect_fail(&a, WS_ECORRUPT, "\"pg_tblspc/16385\" is a symbolic link",
+                "pg_tblspc/16385/PG_15_202209061/x");
 }
 
 Test(tar, file_under_file_refused)

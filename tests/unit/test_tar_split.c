@@ -735,7 +735,7 @@ spath(const char *fmt, ...)
 static void
 extract(const unsigned char *data, size_t len, const char *dir, struct tar_extract_stats *st)
 {
-    struct tar_extract_opts o = {0};
+    struct tar_extract_opts o = {.symlinks = TAR_SYMLINKS_ANY};   /* d1/link: a general tree */
     struct ws_err err = WS_ERR_INIT;
     struct filter *f;
     struct stat sb;
