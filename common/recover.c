@@ -328,9 +328,12 @@ extract_one(struct shared *s, const struct job *j, struct ws_err *err)
     to.fsync = false;
     if (obj->tablespace == 0)
     {
+        to.symlinks = TAR_SYMLINKS_TABLESPACE;
         to.map_symlink = map_symlink;
         to.map_arg = s;
     }
+    else
+        to.symlinks = TAR_SYMLINKS_NONE;
     tar = tar_extract_new(&to, err);
     if (tar == NULL)
         goto out;
@@ -385,7 +388,7 @@ out:
         filter_free(reader);
     else
         filter_free(tar);
-    if (rc < 0 && err->code != WS_ECORRUPT && strstr(err->msg, key) == NULL)
+    if (rc < 0 && strstr(err->msg, key) == NULL)
         err_prefix(err, "could not restore \"%s\"", key);
     return rc;
 }
@@ -602,6 +605,99 @@ dropped_key(const char *line)
     return false;
 }
 
+/*
+ * Files walship-recover writes into the restored tree are new: created with
+ * O_EXCL | O_NOFOLLOW (mode 0600 whatever the umask), so nothing is ever
+ * written through a symbolic link planted where they go.  Their data and
+ * entries become durable in the final sync of the tree.
+ */
+static int
+create_new_fd(const char *path, int *fd, struct ws_err *err)
+{
+    *fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (*fd < 0)
+    {
+        err_set_errno(err, WS_OK, errno, "could not create file \"%s\"", path);
+        if (err->code == WS_ENOTFOUND)
+            err->code = WS_EIO;
+        return -1;
+    }
+    if (fchmod(*fd, 0600) < 0)
+    {
+        err_set_errno(err, WS_OK, errno, "could not change permissions of file \"%s\"", path);
+        close(*fd);
+        *fd = -1;
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+create_new_file(const char *path, FILE **f, struct ws_err *err)
+{
+    int         fd;
+
+    if (create_new_fd(path, &fd, err) < 0)
+        return -1;
+    *f = fdopen(fd, "w");
+    if (*f == NULL)
+    {
+        err_set(err, WS_EINTERNAL, "out of memory");
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Open a file of the restored tree for reading, never through a symbolic
+ * link (O_NOFOLLOW) and only if it is a regular file.  *f is NULL if there is
+ * no such file.
+ */
+static int
+open_target_file(const char *path, FILE **f, struct ws_err *err)
+{
+    struct stat st;
+    int         fd;
+
+    *f = NULL;
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+    {
+        if (errno == ENOENT)
+            return 0;
+        if (errno == ELOOP)
+        {
+            err_set(err, WS_EINPUT, "refusing to read \"%s\": it is a symbolic link", path);
+            err_detail(err, "walship-recover never reads or writes a file of the restored "
+                       "directory through a symbolic link.");
+            return -1;
+        }
+        return err_set_errno(err, WS_EIO, errno, "could not open file \"%s\"", path);
+    }
+    if (fstat(fd, &st) < 0)
+    {
+        err_set_errno(err, WS_EIO, errno, "could not stat file \"%s\"", path);
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode))
+    {
+        err_set(err, WS_EINPUT, "refusing to read \"%s\": it is not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    *f = fdopen(fd, "r");
+    if (*f == NULL)
+    {
+        close(fd);
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    }
+    return 0;
+}
+
 static int
 write_recovery_conf(const struct recover_options *o, const char *dir, const char *restore_cmd,
                     const struct backup_info *b, struct ws_err *err)
@@ -616,10 +712,10 @@ write_recovery_conf(const struct recover_options *o, const char *dir, const char
     if ((size_t) snprintf(path, sizeof(path), "%s/postgresql.auto.conf", dir) >= sizeof(path))
         return err_set(err, WS_EINPUT, "path \"%s\" is too long", dir);
     snprintf(tmp, sizeof(tmp), "%s.walship-tmp", path);
-    out = fopen(tmp, "wx");
-    if (out == NULL)
-        return err_set_errno(err, WS_OK, errno, "could not create file \"%s\"", tmp);
-    in = fopen(path, "r");
+    if (create_new_file(tmp, &out, err) < 0)
+        return -1;
+    if (open_target_file(path, &in, err) < 0)
+        goto out;
     if (in != NULL)
     {
         while (fgets(line, sizeof(line), in) != NULL)
@@ -631,13 +727,13 @@ write_recovery_conf(const struct recover_options *o, const char *dir, const char
             if (strchr(line, '\n') == NULL && !feof(in))
                 fputc('\n', out);
         }
+        if (ferror(in))
+        {
+            err_set_errno(err, WS_EIO, errno ? errno : EIO, "could not read file \"%s\"", path);
+            goto out;
+        }
         fclose(in);
         in = NULL;
-    }
-    else if (errno != ENOENT)
-    {
-        err_set_errno(err, WS_OK, errno, "could not read file \"%s\"", path);
-        goto out;
     }
     backup_time_format((int64_t) time(NULL) * 1000000, stamp, sizeof(stamp));
     fprintf(out, "# Recovery settings written by walship-recover at %s from backup %s\n", stamp, b->id);
@@ -691,7 +787,8 @@ write_recovery_conf(const struct recover_options *o, const char *dir, const char
         goto out;
     }
     out = NULL;
-    if (chmod(tmp, 0600) < 0 || rename(tmp, path) < 0)
+    /* rename replaces whatever is at path (never writes through a link there) */
+    if (rename(tmp, path) < 0)
     {
         err_set_errno(err, WS_OK, errno, "could not rename \"%s\" to \"%s\"", tmp, path);
         goto out;
@@ -707,24 +804,115 @@ out:
     return rc;
 }
 
+/*
+ * Remove dir/name if the backup brought one: BASE_BACKUP sends
+ * recovery.signal and standby.signal like any file (a backup of a standby
+ * holds standby.signal).  unlink removes a link itself, never its target.
+ */
+static int
+remove_signal(const char *dir, const char *name, struct ws_err *err)
+{
+    char        path[PATH_MAX];
+
+    if ((size_t) snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+        return err_set(err, WS_EINPUT, "path \"%s\" is too long", dir);
+    if (unlink(path) == 0)
+    {
+        log_info("removed \"%s\", which came with the backup", path);
+        return 0;
+    }
+    if (errno == ENOENT)
+        return 0;
+    return err_set_errno(err, WS_EIO, errno, "could not remove \"%s\"", path);
+}
+
+/*
+ * The empty signal file dir/name, new: one from the backup is removed first,
+ * then it is created with O_EXCL | O_NOFOLLOW, so that nothing is written
+ * through whatever was there.
+ */
 static int
 touch(const char *dir, const char *name, struct ws_err *err)
 {
     char        path[PATH_MAX];
     int         fd;
 
+    if (remove_signal(dir, name, err) < 0)
+        return -1;
     if ((size_t) snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
         return err_set(err, WS_EINPUT, "path \"%s\" is too long", dir);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return err_set_errno(err, WS_OK, errno, "could not create file \"%s\"", path);
-    if (fsync(fd) < 0)
-    {
-        close(fd);
-        return err_set_errno(err, WS_OK, errno, "could not fsync file \"%s\"", path);
-    }
-    close(fd);
+    if (create_new_fd(path, &fd, err) < 0)
+        return -1;
+    if (close(fd) < 0)
+        return err_set_errno(err, WS_OK, errno, "could not close file \"%s\"", path);
     return 0;
+}
+
+/* ---- backup_manifest ------------------------------------------------------ */
+
+/*
+ * A sink into a new file (create_new_fd).  No temporary name: the target
+ * directory is new or was empty, and on failure recover_run removes what it
+ * holds.
+ */
+struct new_file
+{
+    struct filter base;
+    int         fd;
+    char        path[PATH_MAX];
+};
+
+static int
+new_file_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
+{
+    struct new_file *nf = (struct new_file *) f;
+
+    return file_write_all(nf->fd, buf, len, nf->path, err);
+}
+
+static int
+new_file_finish(struct filter *f, struct ws_err *err)
+{
+    struct new_file *nf = (struct new_file *) f;
+    int         fd = nf->fd;
+
+    nf->fd = -1;
+    if (close(fd) < 0)
+        return err_set_errno(err, WS_EIO, errno, "could not close file \"%s\"", nf->path);
+    return 0;
+}
+
+static void
+new_file_free(struct filter *f)
+{
+    struct new_file *nf = (struct new_file *) f;
+
+    if (nf->fd >= 0)
+        close(nf->fd);
+    free(nf);
+}
+
+static const struct filter_ops new_file_ops = {"new-file", new_file_write, new_file_finish,
+    new_file_free};
+
+static struct filter *
+new_file_open(const char *path, struct ws_err *err)
+{
+    struct new_file *nf = calloc(1, sizeof(*nf));
+
+    if (nf == NULL)
+    {
+        err_set(err, WS_EINTERNAL, "out of memory");
+        return NULL;
+    }
+    nf->base.ops = &new_file_ops;
+    snprintf(nf->path, sizeof(nf->path), "%s", path);
+    if (create_new_fd(path, &nf->fd, err) < 0)
+    {
+        free(nf);
+        return NULL;
+    }
+    return &nf->base;
 }
 
 static int
@@ -747,7 +935,7 @@ fetch_manifest(struct shared *s, const char *dir, struct ws_err *err)
         return -1;
     if ((size_t) snprintf(path, sizeof(path), "%s/" BACKUP_MANIFEST_NAME, dir) >= sizeof(path))
         return err_set(err, WS_EINPUT, "path \"%s\" is too long", dir);
-    file = filter_file_new(path, err);
+    file = new_file_open(path, err);
     if (file == NULL)
         return -1;
     reader = object_reader_new(s->repo->encrypted ? s->repo->master : NULL, key, file, err);
@@ -769,8 +957,6 @@ fetch_manifest(struct shared *s, const char *dir, struct ws_err *err)
                 s->b->id);
         goto out;
     }
-    if (filter_file_commit(file, err) < 0)
-        goto out;
     rc = 0;
 out:
     filter_free(reader);
@@ -1087,7 +1273,8 @@ recover_run(const struct cfg *cfg, const struct recover_options *o, struct recov
         goto out;
     if (write_recovery_conf(o, datadir, res->restore_command, s.b, err) < 0)
         goto out;
-    if (touch(datadir, o->standby ? "standby.signal" : "recovery.signal", err) < 0)
+    if (remove_signal(datadir, o->standby ? "recovery.signal" : "standby.signal", err) < 0 ||
+        touch(datadir, o->standby ? "standby.signal" : "recovery.signal", err) < 0)
         goto out;
     if (sync_result(&s, err) < 0)
         goto out;
