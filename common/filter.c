@@ -293,7 +293,14 @@ filter_file_new(const char *path, struct ws_err *err)
         free(ff);
         return NULL;
     }
-    ff->fd = open(ff->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /*
+     * Never through a link, never into a file someone else prepared: a
+     * leftover of a crashed process with the same pid is removed (unlink
+     * removes a link, not its target) and the name created anew.
+     */
+    ff->fd = open(ff->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (ff->fd < 0 && errno == EEXIST && unlink(ff->tmp) == 0)
+        ff->fd = open(ff->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (ff->fd < 0)
     {
         err_set_errno(err, WS_OK, errno, "could not create file \"%s\"", ff->tmp);

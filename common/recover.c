@@ -519,7 +519,7 @@ build_restore_command(const struct cfg *cfg, const struct recover_options *o, ch
             for (size_t k = 0; k <= strlen(opts[i].name) && k < sizeof(env) - 1; k++)
                 env[k] = (char) toupper((unsigned char) opts[i].name[k]);
             env[sizeof(env) - 1] = '\0';
-            log_warning("%s was given in the environment or on the command line; restore_command cannot carry it",
+            log_warning("%s was given in the environment; restore_command cannot carry it",
                         opts[i].name);
             log_hint("Put it in the configuration file, or give PostgreSQL the environment variable WALSHIP_%s.",
                      env);
@@ -565,23 +565,19 @@ too_long:
 
 /*
  * key = 'value' in postgresql.conf quoting (pgconf_quote_value).  The
- * values were checked by build_restore_command; should one that cannot be
- * written slip through all the same, the line written is one the server
- * refuses to start with, rather than a setting silently left out.
+ * values were checked by build_restore_command before anything was
+ * restored; one that cannot be written is still an error here, never a
+ * setting silently left out.
  */
-static void
-conf_line(FILE *f, const char *key, const char *value)
+static int
+conf_line(FILE *f, const char *key, const char *value, struct ws_err *err)
 {
     char        q[PGCONF_QUOTED_MAX] = "";
-    struct ws_err e = WS_ERR_INIT;
 
-    if (pgconf_quote_value(q, sizeof(q), key, value, &e) < 0)
-    {
-        log_error("%s", e.msg);
-        fprintf(f, "%s = <walship-recover could not write this value>\n", key);
-        return;
-    }
+    if (pgconf_quote_value(q, sizeof(q), key, value, err) < 0)
+        return -1;
     fprintf(f, "%s = %s\n", key, q);
+    return 0;
 }
 
 static bool
@@ -737,20 +733,23 @@ write_recovery_conf(const struct recover_options *o, const char *dir, const char
     }
     backup_time_format((int64_t) time(NULL) * 1000000, stamp, sizeof(stamp));
     fprintf(out, "# Recovery settings written by walship-recover at %s from backup %s\n", stamp, b->id);
-    conf_line(out, "restore_command", restore_cmd);
+    if (conf_line(out, "restore_command", restore_cmd, err) < 0)
+        goto out;
     switch (o->target.kind)
     {
         case BACKUP_TARGET_END:
             break;
         case BACKUP_TARGET_IMMEDIATE:
-            conf_line(out, "recovery_target", "immediate");
+            if (conf_line(out, "recovery_target", "immediate", err) < 0)
+                goto out;
             break;
         case BACKUP_TARGET_TIME:
             {
                 char        t[64];
 
                 backup_time_format(o->target.time_us, t, sizeof(t));
-                conf_line(out, "recovery_target_time", t);
+                if (conf_line(out, "recovery_target_time", t, err) < 0)
+                    goto out;
                 break;
             }
         case BACKUP_TARGET_LSN:
@@ -758,23 +757,29 @@ write_recovery_conf(const struct recover_options *o, const char *dir, const char
                 char        l[PG_LSN_LEN];
 
                 pg_lsn_format(o->target.lsn, l, sizeof(l));
-                conf_line(out, "recovery_target_lsn", l);
+                if (conf_line(out, "recovery_target_lsn", l, err) < 0)
+                    goto out;
                 break;
             }
         case BACKUP_TARGET_XID:
-            conf_line(out, "recovery_target_xid", o->target_text);
+            if (conf_line(out, "recovery_target_xid", o->target_text, err) < 0)
+                goto out;
             break;
         case BACKUP_TARGET_NAME:
-            conf_line(out, "recovery_target_name", o->target_text);
+            if (conf_line(out, "recovery_target_name", o->target_text, err) < 0)
+                goto out;
             break;
     }
     if (o->target_exclusive && (o->target.kind == BACKUP_TARGET_TIME ||
                                 o->target.kind == BACKUP_TARGET_LSN ||
-                                o->target.kind == BACKUP_TARGET_XID))
-        conf_line(out, "recovery_target_inclusive", "false");
-    conf_line(out, "recovery_target_timeline", o->target_timeline ? o->target_timeline : "latest");
-    if (o->target.kind != BACKUP_TARGET_END)
-        conf_line(out, "recovery_target_action", o->target_action ? o->target_action : "pause");
+                                o->target.kind == BACKUP_TARGET_XID) &&
+        conf_line(out, "recovery_target_inclusive", "false", err) < 0)
+        goto out;
+    if (conf_line(out, "recovery_target_timeline", o->target_timeline ? o->target_timeline : "latest", err) < 0)
+        goto out;
+    if (o->target.kind != BACKUP_TARGET_END &&
+        conf_line(out, "recovery_target_action", o->target_action ? o->target_action : "pause", err) < 0)
+            goto out;
     if (fflush(out) != 0 || ferror(out) || fsync(fileno(out)) < 0)
     {
         err_set_errno(err, WS_OK, errno, "could not write file \"%s\"", tmp);
@@ -1148,6 +1153,10 @@ recover_run(const struct cfg *cfg, const struct recover_options *o, struct recov
              s.b->label, (unsigned) (s.b->stop_lsn >> 32), (unsigned) s.b->stop_lsn,
              s.b->timeline, o->target_dir);
 
+    /* restore_command and every recovery setting can be written: check before restoring */
+    if (build_restore_command(cfg, o, res->restore_command, sizeof(res->restore_command), err) < 0)
+        goto out;
+
     /* directories */
     s.places = calloc((size_t) s.b->ntablespaces + 1, sizeof(*s.places));
     if (s.places == NULL)
@@ -1269,8 +1278,6 @@ recover_run(const struct cfg *cfg, const struct recover_options *o, struct recov
             goto out;
         }
     }
-    if (build_restore_command(cfg, o, res->restore_command, sizeof(res->restore_command), err) < 0)
-        goto out;
     if (write_recovery_conf(o, datadir, res->restore_command, s.b, err) < 0)
         goto out;
     if (remove_signal(datadir, o->standby ? "recovery.signal" : "standby.signal", err) < 0 ||
