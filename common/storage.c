@@ -38,8 +38,18 @@ check_key(struct storage *st, const char *key, struct ws_err *err)
     return 0;
 }
 
-struct storage *
-storage_open(const char *repo, const struct cfg_s3 *s3, struct ws_err *err)
+static storage_wrap_fn wrap_fn;
+static void *wrap_arg;
+
+void
+storage_set_wrap(storage_wrap_fn wrap, void *arg)
+{
+    wrap_fn = wrap;
+    wrap_arg = arg;
+}
+
+static struct storage *
+storage_open_driver(const char *repo, const struct cfg_s3 *s3, struct ws_err *err)
 {
     if (repo == NULL || repo[0] == '\0')
     {
@@ -62,6 +72,20 @@ storage_open(const char *repo, const struct cfg_s3 *s3, struct ws_err *err)
         return NULL;
     }
     return storage_fs_new(repo, err);
+}
+
+struct storage *
+storage_open(const char *repo, const struct cfg_s3 *s3, struct ws_err *err)
+{
+    struct storage *st = storage_open_driver(repo, s3, err);
+
+    if (st != NULL && wrap_fn != NULL)
+    {
+        st = wrap_fn(st, wrap_arg);
+        if (st == NULL)
+            err_set(err, WS_EINTERNAL, "could not wrap the driver of repository \"%s\"", repo);
+    }
+    return st;
 }
 
 int

@@ -117,6 +117,17 @@ int         storage_put_buffer(struct storage *st, const char *key, unsigned fla
 int         storage_get_buffer(struct storage *st, const char *key, size_t cap,
                                unsigned char **buf, size_t *len, struct ws_err *err);
 
+/*
+ * Test hook (sqlite's test_vfs.c): when set, storage_open() hands every
+ * driver it opens to wrap, and returns what wrap returns (which owns the
+ * driver, also on failure).  The unit tests' fault-injecting driver
+ * (tests/unit/storage_fault.h) uses it to reach every storage error path of
+ * the commands; nothing else sets it.  Set it before any thread opens a
+ * repository; NULL restores the default.
+ */
+typedef struct storage *(*storage_wrap_fn) (struct storage *inner, void *arg);
+void        storage_set_wrap(storage_wrap_fn wrap, void *arg);
+
 /* true if key is well formed (see above). */
 bool        storage_key_valid(const char *key);
 

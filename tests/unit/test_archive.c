@@ -39,6 +39,7 @@
 #include "restore.h"
 #include "storage.h"
 #include "wal.h"
+#include "storage_fault.h"
 
 
 #define SYSID 7301234567890123456ULL
@@ -1064,4 +1065,119 @@ Test(archive, restore_is_standby)
     snprintf(signal, sizeof(signal), "%s/recovery.signal", pgdata);
     write_file(signal, "", 0);
     cr_assert_not(restore_is_standby(pgdata));
+}
+
+/* ---- every storage error path, through the fault-injecting driver ----------- */
+
+/*
+ * Each case: a fault at one storage call of walship-archive or
+ * walship-restore, the ws_code the engine must report, and the exit status
+ * PostgreSQL must see (archive: 1..125 so the archiver retries; restore: 1
+ * only for "not in the archive", above 125 for what must stop recovery).
+ * Nothing partial may be left: no object under its final name, no file at %p.
+ */
+struct storage_case
+{
+    char        what[48];       /* an array: Criterion hands parameters to another process */
+    bool        restore;        /* fault during restore, not archive */
+    bool        encrypted;
+    enum fault_op op;
+    unsigned    nth;
+    enum fault_kind kind;
+    enum ws_code code;
+    int         exit_status;
+};
+
+static struct storage_case storage_cases[] = {
+    {"archive: head transient", false, false, FAULT_OP_HEAD, 1, FAULT_TRANSIENT, WS_ETRANSIENT, 1},
+    {"archive: head permission", false, false, FAULT_OP_HEAD, 1, FAULT_PERMISSION, WS_EIO, 1},
+    {"archive: put open no space", false, false, FAULT_OP_PUT_OPEN, 1, FAULT_NOSPACE, WS_ENOSPC, 8},
+    {"archive: put open permission", false, false, FAULT_OP_PUT_OPEN, 1, FAULT_PERMISSION, WS_EIO, 1},
+    {"archive: put write no space", false, true, FAULT_OP_PUT_WRITE, 2, FAULT_NOSPACE, WS_ENOSPC, 8},
+    {"archive: put write transient", false, false, FAULT_OP_PUT_WRITE, 1, FAULT_TRANSIENT, WS_ETRANSIENT, 1},
+    {"archive: commit no space", false, false, FAULT_OP_PUT_FINISH, 1, FAULT_NOSPACE, WS_ENOSPC, 8},
+    {"archive: commit transient", false, true, FAULT_OP_PUT_FINISH, 1, FAULT_TRANSIENT, WS_ETRANSIENT, 1},
+    {"restore: get not found", true, false, FAULT_OP_GET, 1, FAULT_NOTFOUND, WS_ENOTFOUND, 1},
+    {"restore: get permission", true, false, FAULT_OP_GET, 1, FAULT_PERMISSION, WS_EIO, 156},
+    {"restore: get corrupt", true, false, FAULT_OP_GET, 1, FAULT_CORRUPT, WS_ECORRUPT, 151},
+    {"restore: get corrupt, encrypted", true, true, FAULT_OP_GET, 1, FAULT_CORRUPT, WS_ECORRUPT, 151},
+    {"restore: get short", true, false, FAULT_OP_GET, 1, FAULT_SHORT, WS_ECORRUPT, 151},
+    {"restore: get short, encrypted", true, true, FAULT_OP_GET, 1, FAULT_SHORT, WS_ECORRUPT, 151},
+};
+
+ParameterizedTestParameters(archive, storage_error_paths)
+{
+    return cr_make_param_array(struct storage_case, storage_cases,
+                               sizeof(storage_cases) / sizeof(storage_cases[0]));
+}
+
+ParameterizedTest(struct storage_case *c, archive, storage_error_paths, .timeout = 60)
+{
+    struct fixture fx;
+    struct archive_stats as;
+    struct restore_stats rs;
+    struct ws_err err = WS_ERR_INIT;
+    const char *p = make_wal(SEG5, SEG_SIZE, 5);
+    int         rc, tmps;
+    char        dir[PATH_MAX + STORAGE_KEY_MAX];
+
+    storage_fault_install();
+    open_fixture(&fx, "repo", CFG_COMPRESS_ZSTD, c->encrypted ? CFG_ENCRYPT_AES_256_GCM : CFG_ENCRYPT_NONE);
+    if (c->restore)
+        push_ok(&fx, p, SEG5, &as);
+    storage_fault_add(c->op, c->nth, c->kind, true);
+    if (c->restore)
+        rc = restore_wal_file(&fx.cfg, fx.repo, SEG5, target(SEG5), &rs, &err);
+    else
+        rc = archive_push_file(&fx.cfg, fx.repo, &fx.pgc, p, SEG5, &as, &err);
+    cr_assert_eq(rc, -1, "%s: succeeded", c->what);
+    cr_assert_geq(storage_fault_injected(), 1, "%s: the fault was never reached", c->what);
+    cr_assert_eq(err.code, c->code, "%s: code %s, want %s: %s", c->what, err_code_name(err.code),
+                 err_code_name(c->code), err.msg);
+    cr_assert_eq(exitcode_for(c->restore ? WS_PROG_RESTORE : WS_PROG_ARCHIVE, err.code),
+                 c->exit_status, "%s: exit status", c->what);
+    cr_assert_neq(err.msg[0], '\0', "%s: no message", c->what);
+    if (c->restore)
+    {
+        cr_assert_neq(access(target(SEG5), F_OK), 0, "%s: a file was handed to PostgreSQL", c->what);
+        cr_assert_eq(dir_entries(target_dir, &tmps), 0, "%s: left in %s", c->what, target_dir);
+    }
+    else
+    {
+        cr_assert_neq(access(object_path(&fx, SEG5), F_OK), 0, "%s: an object is visible", c->what);
+        snprintf(dir, sizeof(dir), "%s", object_path(&fx, SEG5));
+        *strrchr(dir, '/') = '\0';
+        if (access(dir, F_OK) == 0)     /* a fault before put_open leaves no directory */
+            cr_assert_eq(dir_entries(dir, &tmps), 0, "%s: left in %s", c->what, dir);
+        /* PostgreSQL retries: once the fault is gone the same call succeeds */
+        storage_fault_reset();
+        err_clear(&err);
+        push_ok(&fx, p, SEG5, &as);
+    }
+    close_fixture(&fx);
+    storage_set_wrap(NULL, NULL);
+}
+
+/* The identical answer is durable or it is no answer: a failing sync fails the push. */
+Test(archive, identical_repush_fails_when_sync_fails, .timeout = 60)
+{
+    struct fixture fx;
+    struct archive_stats as;
+    struct ws_err err = WS_ERR_INIT;
+    const char *p = make_wal(SEG5, SEG_SIZE, 5);
+
+    storage_fault_install();
+    open_fixture(&fx, "repo", CFG_COMPRESS_ZSTD, CFG_ENCRYPT_NONE);
+    push_ok(&fx, p, SEG5, &as);
+    storage_fault_add(FAULT_OP_SYNC, 1, FAULT_PERMISSION, false);
+    cr_assert_eq(archive_push_file(&fx.cfg, fx.repo, &fx.pgc, p, SEG5, &as, &err), -1);
+    cr_assert_eq(err.code, WS_EIO, "%s", err.msg);
+    cr_assert_eq(storage_fault_calls(FAULT_OP_SYNC), 1);
+    cr_assert(exitcode_for(WS_PROG_ARCHIVE, err.code) >= 1 &&
+              exitcode_for(WS_PROG_ARCHIVE, err.code) <= 125);
+    err_clear(&err);
+    push_ok(&fx, p, SEG5, &as);
+    cr_assert(as.already_archived);
+    close_fixture(&fx);
+    storage_set_wrap(NULL, NULL);
 }

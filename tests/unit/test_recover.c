@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,7 @@
 #include "recover.h"
 #include "repo.h"
 #include "storage.h"
+#include "storage_fault.h"
 
 #define SYSID 7301234567890123456ULL
 #define SEG_SIZE (16u * 1024 * 1024)
@@ -614,4 +616,69 @@ Test(recover, manifest_member_refused)
     cr_assert(strstr(err.msg, BACKUP_MANIFEST_NAME) != NULL, "%s", err.msg);
     cr_assert_eq(err.sys_errno, EEXIST, "%s", err.msg);
     cr_assert(!exists(rec), "the target directory was left behind");
+}
+
+/* ---- storage error paths, through the fault-injecting driver ---------------------- */
+
+/*
+ * A fault at one storage call of walship-recover: the ws_code it must
+ * report, the exit status the operator's cron job sees (docs/exit-codes.md),
+ * and nothing left in the target directory, which it created.
+ */
+/* arrays, not pointers: Criterion hands parameters to another process */
+struct recover_fault
+{
+    char        what[48];
+    enum fault_op op;
+    char        key_part[32];   /* the fault hits only keys containing this ("": any) */
+    enum fault_kind kind;
+    enum ws_code code;
+    int         exit_status;
+};
+
+static struct recover_fault recover_faults[] = {
+    {"list transient", FAULT_OP_LIST, "", FAULT_TRANSIENT, WS_ETRANSIENT, 7},
+    {"descriptor permission", FAULT_OP_GET, "backup.info", FAULT_PERMISSION, WS_EIO, 1},
+    {"part missing", FAULT_OP_GET, "base.tar", FAULT_NOTFOUND, WS_ECORRUPT, 4},
+    {"part transient", FAULT_OP_GET, "base.tar", FAULT_TRANSIENT, WS_ETRANSIENT, 7},
+    {"part permission", FAULT_OP_GET, "base.tar", FAULT_PERMISSION, WS_EIO, 1},
+    {"part corrupt", FAULT_OP_GET, "base.tar", FAULT_CORRUPT, WS_ECORRUPT, 4},
+    {"part short", FAULT_OP_GET, "base.tar", FAULT_SHORT, WS_ECORRUPT, 4},
+    {"manifest missing", FAULT_OP_GET, BACKUP_MANIFEST_NAME, FAULT_NOTFOUND, WS_ECORRUPT, 4},
+    {"manifest corrupt", FAULT_OP_GET, BACKUP_MANIFEST_NAME, FAULT_CORRUPT, WS_ECORRUPT, 4},
+};
+
+ParameterizedTestParameters(recover, storage_error_paths)
+{
+    return cr_make_param_array(struct recover_fault, recover_faults,
+                               sizeof(recover_faults) / sizeof(recover_faults[0]));
+}
+
+ParameterizedTest(struct recover_fault *c, recover, storage_error_paths, .timeout = 60)
+{
+    struct backup bk;
+    struct ar   a = {0};
+    struct ws_err err = WS_ERR_INIT;
+
+    backup_begin(&bk);
+    ar_file(&a, "postgresql.auto.conf", "work_mem = '7MB'\n");
+    ar_base_end(&a);
+    backup_add_tar(&bk, "base.tar.0", 0, &a);
+    backup_add(&bk, BACKUP_MANIFEST_NAME, 0, "{ \"manifest\": 1 }\n", 18);
+    backup_end(&bk);
+
+    storage_fault_install();
+    storage_fault_add_key(c->op, 1, c->kind, true, c->key_part[0] ? c->key_part : NULL);
+    cr_assert_eq(recover(false, NULL, &err), -1, "%s: recovered", c->what);
+    cr_assert_geq(storage_fault_injected(), 1, "%s: the fault was never reached (%s)", c->what,
+                  err.msg);
+    cr_assert_eq(err.code, c->code, "%s: code %s, want %s: %s", c->what, err_code_name(err.code),
+                 err_code_name(c->code), err.msg);
+    cr_assert_eq(exitcode_for(WS_PROG_TOOL, err.code), c->exit_status, "%s: exit status", c->what);
+    cr_assert(!exists(rec), "%s: the target directory it created is left behind", c->what);
+    storage_set_wrap(NULL, NULL);
+
+    /* without the fault the same backup restores */
+    err_clear(&err);
+    cr_assert_eq(recover(false, NULL, &err), 0, "%s: %s", c->what, err.msg);
 }
