@@ -2,6 +2,7 @@
  * backup.c — take a base backup into the repository.  See backup.h.
  */
 #include "backup.h"
+#include "clock.h"
 #include "log.h"
 #include "object.h"
 #include "pg.h"
@@ -10,7 +11,6 @@
 #include "tar.h"
 #include "wal.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -93,15 +93,6 @@ now_us(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
 }
 
 static int
@@ -328,7 +319,7 @@ wait_for_wal(struct run *r, uint32_t tli, uint64_t first, uint64_t last, struct 
             status(r->o, "still waiting for WAL file \"%s\" to be archived", name);
             last_note = now_us();
         }
-        sleep_ms(BACKUP_POLL_MS);
+        clock_sleep_ms(BACKUP_POLL_MS);
     }
     return 0;
 }
@@ -354,7 +345,7 @@ choose_id(struct run *r, struct ws_err *err)
             return -1;
         if (storage_head(r->repo->storage, key, &si, err) == 0)
         {
-            sleep_ms(1000);
+            clock_sleep_ms(1000);
             continue;
         }
         if (err->code != WS_ENOTFOUND)
@@ -370,7 +361,7 @@ choose_id(struct run *r, struct ws_err *err)
         if (err->code != WS_EEXISTS)
             return -1;
         err_clear(err);
-        sleep_ms(1000);
+        clock_sleep_ms(1000);
     }
     return err_set(err, WS_EIO, "could not find an unused backup id in repository \"%s\"",
                    r->repo->storage->location);

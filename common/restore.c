@@ -8,40 +8,29 @@
  * (docs, 26.3.4 "Recovering Using a Continuous Archive Backup").  The file
  * at %p appears only complete: a temporary file in the same directory is
  * fsynced and renamed.
+ *
+ * A failed fetch is retried here only when the repository's driver does not
+ * retry its own requests (STORAGE_F_RETRIES, set by the S3 driver): then the
+ * whole fetch starts over with a new temporary file, retry_attempts times
+ * with the policy of retry.c.  An S3 request is retried by the driver alone,
+ * so the attempts never multiply (retry.h).
  */
 #include "restore.h"
+#include "clock.h"
 #include "log.h"
 #include "object.h"
 #include "pgcontrol.h"
+#include "retry.h"
 #include "wal.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+/* the longest wait between two attempts (retry_delay_ms doubles up to it) */
 #define RESTORE_MAX_DELAY_MS 30000
-
-static double
-now_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
 
 bool
 restore_is_standby(const char *pgdata)
@@ -158,9 +147,11 @@ restore_wal_file(const struct cfg *cfg, struct repo *repo, const char *name, con
 {
     struct wal_name wn;
     char        key[STORAGE_KEY_MAX];
-    double      t0 = now_seconds();
-    long        delay = cfg->retry_delay_ms;
-    unsigned    seed = (unsigned) (t0 * 1e6) ^ (unsigned) getpid();
+    double      t0 = clock_now_s();
+    /* a driver that retries its own requests has done so already */
+    bool        retries_here = !(repo->storage->ops->features & STORAGE_F_RETRIES);
+    struct retry_policy policy = {cfg->retry_attempts, cfg->retry_delay_ms, RESTORE_MAX_DELAY_MS, 0};
+    struct retry rt;
     int         rc = -1;
 
     memset(stats, 0, sizeof(*stats));
@@ -171,33 +162,31 @@ restore_wal_file(const struct cfg *cfg, struct repo *repo, const char *name, con
         err_hint(err, "Use restore_command = 'walship-restore %%f %%p' (name first, then path).");
         goto out;
     }
-    for (int attempt = 0;; attempt++)
+    retry_begin(&rt, &policy);
+    for (;;)
     {
         bool        retryable = false;
+        long        wait;
 
-        stats->attempts = attempt + 1;
+        stats->attempts = retry_attempts(&rt);
         if (fetch_once(repo, key, path, stats, &retryable, err) == 0)
         {
             rc = 0;
             break;
         }
-        if (!retryable)
+        if (!retryable || !retries_here)
             break;
-        if (attempt >= cfg->retry_attempts)
+        if (!retry_next(&rt, 0, &wait))
         {
-            err_prefix(err, "giving up after %d attempts", attempt + 1);
+            err_prefix(err, "giving up after %d attempts", stats->attempts);
             break;
         }
         log_warning("could not restore \"%s\" (attempt %d of %d, retrying in %ld ms): %s",
-                    name, attempt + 1, cfg->retry_attempts + 1, delay, err->msg);
-        sleep_ms(delay);
-        /* exponential backoff with up to 25% jitter, capped at 30 s */
-        delay = delay * 2 + (delay > 4 ? (long) (rand_r(&seed) % (unsigned) (delay / 4 + 1)) : 0);
-        if (delay > RESTORE_MAX_DELAY_MS)
-            delay = RESTORE_MAX_DELAY_MS;
+                    name, stats->attempts, cfg->retry_attempts + 1, wait, err->msg);
+        clock_sleep_ms(wait);
     }
 out:
-    stats->seconds = now_seconds() - t0;
+    stats->seconds = clock_now_s() - t0;
     return rc;
 }
 

@@ -23,8 +23,11 @@ struct restore_stats
  * Fetch WAL file `name` into `path` (PostgreSQL's %f and %p): verified,
  * decrypted, decompressed, written to a temporary file in path's directory,
  * fsynced and renamed, so path never holds a partial file.  A file that is
- * not in the repository is WS_ENOTFOUND.  Transient and I/O failures are
- * retried cfg->retry_attempts times with exponential backoff.
+ * not in the repository is WS_ENOTFOUND.  Transient and I/O failures of a
+ * driver that does not retry its own requests (no STORAGE_F_RETRIES: the
+ * filesystem) are retried cfg->retry_attempts times from cfg->retry_delay_ms
+ * with the backoff of retry.h; with S3 the driver alone retries
+ * (s3_max_retries), and stats->attempts is 1.
  */
 int         restore_wal_file(const struct cfg *cfg, struct repo *repo, const char *name,
                              const char *path, struct restore_stats *stats, struct ws_err *err);

@@ -32,7 +32,12 @@ int         s3_uri_encode(const char *in, bool keep_slash, char *out, size_t out
 int         s3_sign_setup(CURL *h, const char *scope, const struct s3_credentials *cred,
                           const char *payload_hash, struct curl_slist **headers);
 
-/* The longest backoff between two attempts, and the most a Retry-After can make us wait. */
+/*
+ * The S3 driver's retry policy (retry.h): waits start at S3_BACKOFF_BASE_MS
+ * and double; no wait, jitter and Retry-After included, is longer than
+ * S3_BACKOFF_MAX_MS.
+ */
+#define S3_BACKOFF_BASE_MS 100
 #define S3_BACKOFF_MAX_MS 20000
 
 /*
@@ -59,13 +64,5 @@ int         s3_parse_u64(const char *s, uint64_t max, uint64_t *out);
  * last, or if last is not below the complete length.
  */
 int         s3_parse_content_range(const char *value, uint64_t *first, uint64_t *last);
-
-/*
- * The wait before the next attempt: the backoff delay_ms (at most
- * S3_BACKOFF_MAX_MS) plus a jitter of rnd % (delay_ms / 2 + 1), raised to
- * retry_after_ms (a value from s3_parse_retry_after) when the server asked
- * for longer; never longer than S3_BACKOFF_MAX_MS on account of Retry-After.
- */
-long        s3_retry_wait_ms(long delay_ms, unsigned rnd, long retry_after_ms);
 
 #endif

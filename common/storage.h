@@ -28,7 +28,10 @@
  *    before the directory fsync).  Before answering "already stored", a
  *    caller syncs.  A missing object is WS_ENOTFOUND.  NULL: a visible object
  *    is already durable (S3), and storage_sync() is a no-op.
- * Transient failures are WS_ETRANSIENT; callers decide about retries.
+ * Transient failures are WS_ETRANSIENT.  A driver with STORAGE_F_RETRIES
+ * has already retried them (S3: s3_max_retries times) and its callers must
+ * not retry the operation again; with other drivers the caller decides
+ * (retry.h says which layer retries what).
  * A storage handle may be used from several threads at once.
  */
 #ifndef WS_STORAGE_H
@@ -43,6 +46,7 @@
 
 #define STORAGE_F_ATOMIC_NO_OVERWRITE 0x1   /* create-if-absent is atomic */
 #define STORAGE_F_RANGE_GET 0x2
+#define STORAGE_F_RETRIES 0x4               /* the driver retries its own transient failures */
 
 #define STORAGE_PUT_NO_OVERWRITE 0x1
 

@@ -23,8 +23,9 @@
  * Reads stream into the filter chain; a connection lost mid-body resumes
  * with a Range request pinned to the same ETag.
  * Every failure names the operation, the key, the HTTP status, the S3 error
- * code and the request id; 5xx, 429/SlowDown, timeouts and resets are
- * retried with exponential backoff and jitter within s3_max_retries.
+ * code and the request id; 5xx, 429/SlowDown, timeouts, resets and a
+ * credential fetch that failed transiently are retried here, and only here
+ * (retry.h), s3_max_retries times with the policy of retry.c.
  * Numbers from the server are untrusted: Retry-After, Content-Range and
  * listed sizes are parsed with overflow checks and clamped (s3_http.h), and
  * a ranged GET never passes on bytes outside the range it asked for.
@@ -32,14 +33,15 @@
 #define _GNU_SOURCE     /* strptime, timegm */
 #include "storage.h"
 #include "cfg.h"
+#include "clock.h"
 #include "log.h"
+#include "retry.h"
 #include "s3_cred.h"
 #include "s3_http.h"
 #include "s3_xml.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
-#include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -54,7 +56,6 @@
 #define S3_LIST_MAX (4 * 1024 * 1024)
 #define S3_PARTS_MAX 10000
 #define S3_PART_MAX (5ULL * 1024 * 1024 * 1024)
-#define S3_BACKOFF_BASE_MS 100
 #define SINK_SLACK ((size_t) 1 << 20)  /* single-PUT allowance beyond one part */
 
 struct storage_s3
@@ -75,12 +76,12 @@ struct storage_s3
     long        connect_timeout;
     long        timeout;
     int         max_retries;
+    struct retry_policy retry;      /* s3_max_retries, S3_BACKOFF_BASE_MS, S3_BACKOFF_MAX_MS */
     struct s3_cred_provider *cred;
 
     pthread_mutex_t lock;
     CURL       *pool[S3_POOL_MAX];
     int         npool;
-    unsigned    seed;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -136,15 +137,6 @@ md5_base64(const void *data, size_t len, char out[32])
 
     EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL);
     EVP_EncodeBlock((unsigned char *) out, md, 16);
-}
-
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
 }
 
 /*
@@ -254,22 +246,6 @@ s3_parse_content_range(const char *value, uint64_t *first, uint64_t *last)
     *first = a;
     *last = b;
     return 0;
-}
-
-long
-s3_retry_wait_ms(long delay_ms, unsigned rnd, long retry_after_ms)
-{
-    long        wait;
-
-    if (delay_ms < 0)
-        delay_ms = 0;
-    if (delay_ms > S3_BACKOFF_MAX_MS)
-        delay_ms = S3_BACKOFF_MAX_MS;
-    wait = delay_ms + (long) (rnd % (unsigned) (delay_ms / 2 + 1));
-    /* the server may lengthen the wait up to the cap, never shorten it */
-    if (retry_after_ms > S3_BACKOFF_MAX_MS)
-        retry_after_ms = S3_BACKOFF_MAX_MS;
-    return retry_after_ms > wait ? retry_after_ms : wait;
 }
 
 int
@@ -759,8 +735,9 @@ curl_failure(struct storage_s3 *s, struct s3_req *r, CURLcode cc, const char *er
 }
 
 /*
- * Perform r with retries.  A GET into a sink that fails mid-body resumes
- * from where it stopped with a Range request and If-Match on the ETag.
+ * Perform r with retries (the one layer that retries an S3 request: see
+ * retry.h).  A GET into a sink that fails mid-body resumes from where it
+ * stopped with a Range request and If-Match on the ETag.
  */
 static int
 s3_request(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
@@ -772,7 +749,7 @@ s3_request(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
     char        hbuf[8][512];
     char        etag_pin[256] = "";
     uint64_t    delivered_total = 0;
-    long        delay = S3_BACKOFF_BASE_MS;
+    struct retry rt;
     int         rc = -1;
 
     memset(&cred, 0, sizeof(cred));
@@ -781,7 +758,8 @@ s3_request(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
     if (full_url(s, r, url, sizeof(url), err) < 0)
         goto out;
 
-    for (int attempt = 0;; attempt++)
+    retry_begin(&rt, &s->retry);
+    for (;;)
     {
         struct curl_slist *hl = NULL;
         struct xfer x;
@@ -789,6 +767,8 @@ s3_request(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
         enum attempt_result ar;
         char        sha[65];
         int         nh = 0;
+        int         attempt = retry_attempts(&rt);
+        long        wait;
 
         memset(&x, 0, sizeof(x));
         x.r = r;
@@ -800,8 +780,15 @@ s3_request(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
         r->resp_len = 0;
         r->status = 0;
 
+        /* the credentials are part of the request: STS or IMDS not answering is retried */
         if (s3_cred_get(s->cred, &cred, err) < 0)
-            goto out;
+        {
+            if (err->code != WS_ETRANSIENT)
+                goto out;
+            r->retry_after_ms = 0;
+            ar = ATTEMPT_RETRY;
+            goto decide;
+        }
 
         curl_easy_reset(h);
         errbuf[0] = '\0';
@@ -922,21 +909,17 @@ s3_request(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
                 goto out;
             }
         }
-        if (ar == ATTEMPT_FAIL || attempt >= s->max_retries)
+decide:
+        if (ar == ATTEMPT_FAIL)
+            goto out;
+        if (!retry_next(&rt, r->retry_after_ms, &wait))
         {
-            if (ar == ATTEMPT_RETRY)
-                err_prefix(err, "giving up after %d attempts", attempt + 1);
+            err_prefix(err, "giving up after %d attempts", attempt);
             goto out;
         }
-        {
-            long        wait = s3_retry_wait_ms(delay, (unsigned) rand_r(&s->seed),
-                                                r->retry_after_ms);
-
-            log_warning("%s (attempt %d of %d, retrying in %ld ms)", err->msg, attempt + 1,
-                        s->max_retries + 1, wait);
-            sleep_ms(wait);
-            delay = delay * 2 > S3_BACKOFF_MAX_MS ? S3_BACKOFF_MAX_MS : delay * 2;
-        }
+        log_warning("%s (attempt %d of %d, retrying in %ld ms)", err->msg, attempt,
+                    s->max_retries + 1, wait);
+        clock_sleep_ms(wait);
     }
 out:
     OPENSSL_cleanse(&cred, sizeof(cred));
@@ -1660,7 +1643,7 @@ s3_free(struct storage *st)
 }
 
 static const struct storage_ops s3_ops = {
-    "s3", STORAGE_F_RANGE_GET,
+    "s3", STORAGE_F_RANGE_GET | STORAGE_F_RETRIES,
     s3_put_open, s3_get, s3_head, s3_list, s3_remove, s3_remove_many, NULL, s3_free
 };
 
@@ -1801,7 +1784,10 @@ storage_s3_new(const char *uri, const struct cfg_s3 *c, struct ws_err *err)
     s->connect_timeout = c->connect_timeout > 0 ? c->connect_timeout : 10;
     s->timeout = c->timeout > 0 ? c->timeout : 60;
     s->max_retries = c->max_retries >= 0 ? c->max_retries : 5;
-    s->seed = (unsigned) time(NULL) ^ (unsigned) (uintptr_t) s;
+    s->retry.max_retries = s->max_retries;
+    s->retry.base_ms = S3_BACKOFF_BASE_MS;
+    s->retry.cap_ms = S3_BACKOFF_MAX_MS;
+    s->retry.deadline_ms = 0;
 
     memset(&cs, 0, sizeof(cs));
     cs.access_key_id = c->access_key_id;

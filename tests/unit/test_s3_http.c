@@ -27,6 +27,7 @@
 
 #include "cfg.h"
 #include "harness.h"
+#include "retry.h"
 #include "s3_http.h"
 #include "s3_xml.h"
 #include "storage.h"
@@ -237,33 +238,15 @@ Test(s3_http, http_time)
     cr_assert_eq(s3_http_time_parse(NULL), -1);
 }
 
-/* the wait: backoff plus jitter, raised by Retry-After up to the cap, never overflowing */
-Test(s3_http, retry_wait)
+/* a parsed Retry-After, whatever the server sent, waits at most the driver's cap */
+Test(s3_http, retry_after_wait_is_capped)
 {
-    cr_assert_eq(s3_retry_wait_ms(100, 0, 0), 100);
-    cr_assert_eq(s3_retry_wait_ms(100, 50, 0), 150);
-    cr_assert_eq(s3_retry_wait_ms(100, 51, 0), 100);
-    cr_assert_eq(s3_retry_wait_ms(100, UINT_MAX, 0), 100 + (long) (UINT_MAX % 51));
-    cr_assert_eq(s3_retry_wait_ms(100, 0, 120), 120);
-    cr_assert_eq(s3_retry_wait_ms(100, 30, 120), 130);
-    cr_assert_eq(s3_retry_wait_ms(100, 0, 5000), 5000);
-    cr_assert_eq(s3_retry_wait_ms(100, 0, S3_BACKOFF_MAX_MS), S3_BACKOFF_MAX_MS);
-    cr_assert_eq(s3_retry_wait_ms(100, 0, LONG_MAX), S3_BACKOFF_MAX_MS);
-    cr_assert_eq(s3_retry_wait_ms(100, 7, -1), 107);
-    cr_assert_eq(s3_retry_wait_ms(100, 7, LONG_MIN), 107);
-    /* the backoff itself may exceed the cap by its jitter; Retry-After does not shorten it */
-    cr_assert_eq(s3_retry_wait_ms(S3_BACKOFF_MAX_MS, 10000, S3_BACKOFF_MAX_MS),
-                 S3_BACKOFF_MAX_MS + 10000);
-    cr_assert_eq(s3_retry_wait_ms(LONG_MAX, UINT_MAX, LONG_MAX),
-                 S3_BACKOFF_MAX_MS + (long) (UINT_MAX % (S3_BACKOFF_MAX_MS / 2 + 1)));
-    cr_assert_eq(s3_retry_wait_ms(-5, 3, 0), 0);
-    /* with a parsed Retry-After, whatever the server sent */
-    {
-        long        ms;
+    long        ms;
 
-        cr_assert_eq(s3_parse_retry_after("9223372036854775807", 0, &ms), 0);
-        cr_assert_eq(s3_retry_wait_ms(100, 0, ms), S3_BACKOFF_MAX_MS);
-    }
+    cr_assert_eq(s3_parse_retry_after("9223372036854775807", 0, &ms), 0);
+    cr_assert_eq(retry_wait_ms(100, 0, ms, S3_BACKOFF_MAX_MS), S3_BACKOFF_MAX_MS);
+    cr_assert_eq(retry_wait_ms(S3_BACKOFF_MAX_MS, UINT_MAX, ms, S3_BACKOFF_MAX_MS),
+                 S3_BACKOFF_MAX_MS, "the backoff's jitter does not pass the cap either");
 }
 
 Test(s3_http, u64)
@@ -343,9 +326,12 @@ ParameterizedTest(struct range_case *c, s3_http, content_range)
 
 /* ---- the driver ----------------------------------------------------------- */
 
-/* A driver for s3://bucket on the script server, static keys, max_retries retries. */
+/*
+ * A driver for s3://bucket on the script server, max_retries retries, with
+ * static keys or (static_keys false) whatever the AWS credential chain finds.
+ */
 static struct storage *
-driver(int max_retries)
+driver_with(int max_retries, bool static_keys)
 {
     struct cfg_s3 c;
     struct ws_err err = {0};
@@ -355,8 +341,11 @@ driver(int max_retries)
     snprintf(c.endpoint, sizeof(c.endpoint), "http://127.0.0.1:%d", srv.port);
     snprintf(c.region, sizeof(c.region), "us-east-1");
     c.uri_style = CFG_URI_PATH;
-    snprintf(c.access_key_id, sizeof(c.access_key_id), "AKIDEXAMPLE");
-    snprintf(c.secret_access_key, sizeof(c.secret_access_key), "secret");
+    if (static_keys)
+    {
+        snprintf(c.access_key_id, sizeof(c.access_key_id), "AKIDEXAMPLE");
+        snprintf(c.secret_access_key, sizeof(c.secret_access_key), "secret");
+    }
     c.verify_tls = true;
     c.connect_timeout = 5;
     c.timeout = 30;
@@ -364,6 +353,13 @@ driver(int max_retries)
     st = storage_s3_new("s3://bucket", &c, &err);
     cr_assert_not_null(st, "storage_s3_new: %s", err.msg);
     return st;
+}
+
+/* A driver for s3://bucket on the script server, static keys, max_retries retries. */
+static struct storage *
+driver(int max_retries)
+{
+    return driver_with(max_retries, true);
 }
 
 static double
@@ -560,4 +556,80 @@ Test(s3_http, list_with_good_size)
     cr_assert_eq(l.n, 1);
     cr_assert_eq(l.size, 5497558138880ULL);
     storage_free(st);
+}
+
+/* ---- who retries ---------------------------------------------------------- */
+
+#define INTERNAL_ERROR \
+    "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/xml\r\n" \
+    "Content-Length: 61\r\nConnection: close\r\n\r\n" \
+    "<Error><Code>InternalError</Code><Message>x</Message></Error>"
+
+/*
+ * A GET that keeps failing with 500 is tried exactly 1 + s3_max_retries
+ * times by the driver, the one layer that retries an S3 request.
+ */
+Test(s3_http, persistent_500_is_tried_max_retries_plus_one_times)
+{
+    static const char *const replies[] = {INTERNAL_ERROR, INTERNAL_ERROR, INTERNAL_ERROR,
+                                          INTERNAL_ERROR, INTERNAL_ERROR, NULL};
+    struct storage *st;
+    struct filter *sink = filter_mem_new(1024);
+    struct ws_err err = {0};
+
+    srv_start(replies);
+    st = driver(2);
+    cr_assert_eq(storage_get(st, "obj", 0, 0, sink, &err), -1);
+    cr_assert_eq(err.code, WS_ETRANSIENT, "%d: %s", err.code, err.msg);
+    cr_assert(strstr(err.msg, "giving up after 3 attempts") != NULL, "%s", err.msg);
+    cr_assert_eq(atomic_load(&srv.served), 3);
+    filter_free(sink);
+    storage_free(st);
+}
+
+#define STS_OK \
+    "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n\r\n" \
+    "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>" \
+    "<SessionToken>TOKEN</SessionToken><SecretAccessKey>secret</SecretAccessKey>" \
+    "<Expiration>2099-01-01T00:00:00Z</Expiration><AccessKeyId>ASIAEXAMPLE</AccessKeyId>" \
+    "</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"
+
+/*
+ * The credentials an S3 request needs are part of it: STS answering 503 is
+ * a transient failure the driver retries (restore_command does not retry an
+ * S3 request again, so without this one STS hiccup would stop recovery).
+ */
+Test(s3_http, transient_credential_failure_is_retried)
+{
+    static const char *const replies[] = {
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        STS_OK, HEAD_OK, NULL
+    };
+    char        token[64];
+    struct storage *st;
+    struct storage_info info;
+    struct ws_err err = {0};
+    FILE       *f;
+
+    srv_start(replies);
+    snprintf(token, sizeof(token), "/tmp/ws_test_s3_http_token_%d", (int) getpid());
+    f = fopen(token, "w");
+    cr_assert_not_null(f);
+    fputs("eyJhbGciOiJSUzI1NiJ9.e30.c2ln", f);
+    fclose(f);
+    setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/walship", 1);
+    setenv("AWS_WEB_IDENTITY_TOKEN_FILE", token, 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    {
+        char        sts[64];
+
+        snprintf(sts, sizeof(sts), "http://127.0.0.1:%d/", srv.port);
+        setenv("AWS_ENDPOINT_URL_STS", sts, 1);
+    }
+    st = driver_with(2, false);
+    cr_assert_eq(storage_head(st, "obj", &info, &err), 0, "head: %d %s", err.code, err.msg);
+    cr_assert_eq(info.size, 7);
+    cr_assert_eq(atomic_load(&srv.served), 3);
+    storage_free(st);
+    unlink(token);
 }
