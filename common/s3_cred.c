@@ -17,7 +17,7 @@
  * OPENSSL_cleanse before they are released.
  *
  * Thread safety: a provider's cache and refresh are serialised by one mutex;
- * each HTTP request uses its own curl easy handle.
+ * each HTTP request uses its own curl easy handle (s3_http_call, s3_http.c).
  */
 #include "s3_cred.h"
 
@@ -37,6 +37,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "s3_http.h"
 #include "s3_xml.h"
 
 /* Refresh temporary credentials when less than this remains (seconds). */
@@ -48,7 +49,6 @@
 #define IMDS_CONNECT_TIMEOUT_MS 1000L
 #define IMDS_TIMEOUT_MS         5000L
 #define STS_DEFAULT_TIMEOUT_S   30L
-#define HTTP_BODY_CAP           (64 * 1024)
 #define TOKEN_FILE_CAP          (16 * 1024)     /* a projected service account JWT is ~1 KiB */
 #define SHARED_FILE_CAP         (1024 * 1024)   /* ~/.aws/credentials, ~/.aws/config */
 
@@ -578,169 +578,6 @@ s3_cred_profile_region(const char *config_path, const char *profile, char *regio
     free(fp);
 }
 
-/* ---- HTTP (STS, IMDS) ---------------------------------------------------------- */
-
-struct http_body
-{
-    char       *data;
-    size_t      len;
-    size_t      alloc;
-    int         overflow;
-};
-
-static size_t
-http_body_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-    struct http_body *b = arg;
-    size_t      n = size * nmemb;
-
-    if (n > HTTP_BODY_CAP - b->len)
-    {
-        b->overflow = 1;
-        return 0;               /* makes curl fail with CURLE_WRITE_ERROR */
-    }
-    if (b->len + n + 1 > b->alloc)
-    {
-        size_t      want = b->alloc == 0 ? 4096 : b->alloc;
-        char       *nd;
-
-        while (want < b->len + n + 1)
-            want *= 2;
-        if ((nd = malloc(want)) == NULL)
-            return 0;
-        /* not realloc: the old buffer may hold a secret and must be wiped */
-        if (b->data != NULL)
-        {
-            memcpy(nd, b->data, b->len);
-            OPENSSL_cleanse(b->data, b->alloc);
-            free(b->data);
-        }
-        b->data = nd;
-        b->alloc = want;
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
-
-static void
-http_body_free(struct http_body *b)
-{
-    if (b->data != NULL)
-    {
-        OPENSSL_cleanse(b->data, b->alloc);
-        free(b->data);
-    }
-    memset(b, 0, sizeof(*b));
-}
-
-static void
-slist_wipe_free(struct curl_slist *l)
-{
-    for (struct curl_slist *s = l; s != NULL; s = s->next)
-        OPENSSL_cleanse(s->data, strlen(s->data));
-    curl_slist_free_all(l);
-}
-
-struct http_request
-{
-    const char *method;             /* "GET", "PUT" (empty body), "POST" */
-    const char *url;
-    const char *const *headers;     /* NULL-terminated, may be NULL */
-    const char *body;               /* POST only */
-    size_t      bodylen;
-    long        connect_timeout_ms;
-    long        timeout_ms;
-    int         tls_settings;       /* apply ca_file/verify_tls */
-    int         no_proxy;           /* never through a proxy (IMDS is link-local) */
-};
-
-/*
- * Perform one request.  Returns 0 when an HTTP response arrived (any status;
- * *status and *body set), -1 when the transfer failed (*cc set; err is not
- * touched, the caller words the message).
- */
-static int
-http_perform(const struct s3_cred_provider *p, const struct http_request *rq, long *status,
-             struct http_body *body, CURLcode *cc)
-{
-    CURL       *h = NULL;
-    struct curl_slist *hdrs = NULL;
-    int         rc = -1;
-
-    *status = 0;
-    *cc = CURLE_OK;
-    memset(body, 0, sizeof(*body));
-    if ((h = curl_easy_init()) == NULL)
-    {
-        *cc = CURLE_FAILED_INIT;
-        goto out;
-    }
-    for (const char *const *hp = rq->headers; hp != NULL && *hp != NULL; hp++)
-    {
-        struct curl_slist *n = curl_slist_append(hdrs, *hp);
-
-        if (n == NULL)
-        {
-            *cc = CURLE_OUT_OF_MEMORY;
-            goto out;
-        }
-        hdrs = n;
-    }
-    curl_easy_setopt(h, CURLOPT_URL, rq->url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "walship");
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, rq->connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_body_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
-    if (hdrs != NULL)
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    if (rq->no_proxy)
-        curl_easy_setopt(h, CURLOPT_PROXY, "");
-    if (rq->tls_settings)
-    {
-        if (p->ca_file != NULL)
-            curl_easy_setopt(h, CURLOPT_CAINFO, p->ca_file);
-        if (!p->verify_tls)
-        {
-            curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-            curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-        }
-    }
-    if (strcmp(rq->method, "POST") == 0)
-    {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) rq->bodylen);
-    }
-    else if (strcmp(rq->method, "GET") != 0)
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
-
-    if ((*cc = curl_easy_perform(h)) != CURLE_OK)
-        goto out;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    rc = 0;
-
-out:
-    if (rc < 0)
-        http_body_free(body);
-    slist_wipe_free(hdrs);
-    if (h != NULL)
-        curl_easy_cleanup(h);
-    return rc;
-}
-
-static const char *
-transfer_error(CURLcode cc, const struct http_body *body)
-{
-    if (body->overflow || cc == CURLE_WRITE_ERROR)
-        return "response too large";
-    return curl_easy_strerror(cc);
-}
-
 /* ---- web identity (STS AssumeRoleWithWebIdentity) ----------------------------- */
 
 /* RFC 3986 percent-encoding of s, appended at *o in out (sized by the caller). */
@@ -877,10 +714,10 @@ from_web_identity(struct s3_cred_provider *p, struct s3_credentials *out,
     char        code[128];
     char        message[384];
     char        expiration[64];
-    struct http_body body = {0};
+    struct s3_http_body body = {0};
     struct xml_span creds = {0};
     const char *headers[] = {"Expect:", "Accept: application/xml", NULL};
-    struct http_request rq = {0};
+    struct s3_http_call rq = {0};
     long        status;
     CURLcode    cc;
     size_t      o = 0;
@@ -966,11 +803,12 @@ from_web_identity(struct s3_cred_provider *p, struct s3_credentials *out,
     rq.bodylen = o;
     rq.connect_timeout_ms = (p->timeout_s > 0 ? p->timeout_s : STS_DEFAULT_TIMEOUT_S) * 1000;
     rq.timeout_ms = rq.connect_timeout_ms;
-    rq.tls_settings = 1;
-    if (http_perform(p, &rq, &status, &body, &cc) < 0)
+    rq.ca_file = p->ca_file;
+    rq.no_verify_tls = !p->verify_tls;
+    if (s3_http_call(&rq, &status, &body, &cc) < 0)
     {
         err_set(err, WS_ETRANSIENT, "could not reach STS at \"%s\": %s", url,
-                transfer_error(cc, &body));
+                s3_http_transfer_error(cc, &body));
         goto out;
     }
 
@@ -1017,7 +855,7 @@ from_web_identity(struct s3_cred_provider *p, struct s3_credentials *out,
     rc = SRC_FOUND;
 
 out:
-    http_body_free(&body);
+    s3_http_body_free(&body);
     if (form != NULL)
     {
         OPENSSL_cleanse(form, o);
@@ -1287,8 +1125,8 @@ from_imds(struct s3_cred_provider *p, struct s3_credentials *out, struct walk_no
     char        field[128];
     const char *ttl_headers[] = {"X-aws-ec2-metadata-token-ttl-seconds: 21600", NULL};
     const char *tok_headers[] = {token_hdr, NULL};
-    struct http_request rq = {0};
-    struct http_body body = {0};
+    struct s3_http_call rq = {0};
+    struct s3_http_body body = {0};
     long        status;
     CURLcode    cc;
     enum source_result rc = SRC_ERROR;
@@ -1317,17 +1155,17 @@ from_imds(struct s3_cred_provider *p, struct s3_credentials *out, struct walk_no
     rq.timeout_ms = IMDS_TIMEOUT_MS;
     if (p->timeout_s > 0 && p->timeout_s * 1000 < rq.timeout_ms)
         rq.timeout_ms = p->timeout_s * 1000;
-    rq.no_proxy = 1;
+    rq.no_proxy = true;
 
     /* 1. the session token (IMDSv2).  No answer: not on EC2, not a source. */
     snprintf(url, sizeof(url), "%s/latest/api/token", base);
     rq.method = "PUT";
     rq.url = url;
     rq.headers = ttl_headers;
-    if (http_perform(p, &rq, &status, &body, &cc) < 0)
+    if (s3_http_call(&rq, &status, &body, &cc) < 0)
     {
         note_add(notes, "instance metadata: no answer from %s (%s)", base,
-                 transfer_error(cc, &body));
+                 s3_http_transfer_error(cc, &body));
         rc = SRC_NONE;
         goto out;
     }
@@ -1348,16 +1186,16 @@ from_imds(struct s3_cred_provider *p, struct s3_credentials *out, struct walk_no
         }
         snprintf(token_hdr, sizeof(token_hdr), "X-aws-ec2-metadata-token: %s", t);
     }
-    http_body_free(&body);
+    s3_http_body_free(&body);
 
     /* 2. the role attached to the instance */
     snprintf(url, sizeof(url), "%s/latest/meta-data/iam/security-credentials/", base);
     rq.method = "GET";
     rq.headers = tok_headers;
-    if (http_perform(p, &rq, &status, &body, &cc) < 0)
+    if (s3_http_call(&rq, &status, &body, &cc) < 0)
     {
         err_set(err, WS_ETRANSIENT, "could not reach instance metadata at \"%s\": %s", base,
-                transfer_error(cc, &body));
+                s3_http_transfer_error(cc, &body));
         goto out;
     }
     if (status == 404)
@@ -1394,14 +1232,14 @@ from_imds(struct s3_cred_provider *p, struct s3_credentials *out, struct walk_no
         }
         snprintf(role, sizeof(role), "%s", r);
     }
-    http_body_free(&body);
+    s3_http_body_free(&body);
 
     /* 3. the role's credentials */
     snprintf(url, sizeof(url), "%s/latest/meta-data/iam/security-credentials/%s", base, role);
-    if (http_perform(p, &rq, &status, &body, &cc) < 0)
+    if (s3_http_call(&rq, &status, &body, &cc) < 0)
     {
         err_set(err, WS_ETRANSIENT, "could not reach instance metadata at \"%s\": %s", base,
-                transfer_error(cc, &body));
+                s3_http_transfer_error(cc, &body));
         goto out;
     }
     if (status != 200 || body.len == 0)
@@ -1437,7 +1275,7 @@ from_imds(struct s3_cred_provider *p, struct s3_credentials *out, struct walk_no
     rc = SRC_FOUND;
 
 out:
-    http_body_free(&body);
+    s3_http_body_free(&body);
     OPENSSL_cleanse(token_hdr, sizeof(token_hdr));
     return rc;
 }
