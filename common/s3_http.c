@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE     /* strptime, timegm */
 #include "s3_http.h"
+#include "clock.h"
 #include "s3_xml.h"
 
 #include <openssl/crypto.h>
@@ -313,7 +314,7 @@ struct xfer
     long        timeout_s;
     curl_off_t  last_dl;
     curl_off_t  last_ul;
-    struct timespec last_move;
+    int64_t     last_move_ms;       /* clock_now_ms() of the last byte; 0 = none yet */
     bool        stalled;
 };
 
@@ -322,19 +323,18 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
             curl_off_t ulnow)
 {
     struct xfer *x = arg;
-    struct timespec now;
+    int64_t     now = clock_now_ms();
 
     (void) dltotal;
     (void) ultotal;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (dlnow != x->last_dl || ulnow != x->last_ul || x->last_move.tv_sec == 0)
+    if (dlnow != x->last_dl || ulnow != x->last_ul || x->last_move_ms == 0)
     {
         x->last_dl = dlnow;
         x->last_ul = ulnow;
-        x->last_move = now;
+        x->last_move_ms = now;
         return 0;
     }
-    if (now.tv_sec - x->last_move.tv_sec >= x->timeout_s)
+    if (now - x->last_move_ms >= (int64_t) x->timeout_s * 1000)
     {
         x->stalled = true;
         return 1;               /* CURLE_ABORTED_BY_CALLBACK */
