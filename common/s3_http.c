@@ -81,13 +81,16 @@ sha256_hex(const void *data, size_t len, char out[65])
 }
 
 void
-s3_http_content_md5(const void *data, size_t len, char out[32])
+s3_http_content_md5_header(const void *data, size_t len, char out[64])
 {
+    static const char name[] = "Content-MD5: ";
     unsigned char md[16];
     unsigned int mdlen = 16;
 
     EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL);
-    EVP_EncodeBlock((unsigned char *) out, md, 16);
+    memcpy(out, name, sizeof(name) - 1);
+    /* 16 bytes are 24 base64 characters, NUL-terminated by EVP_EncodeBlock */
+    EVP_EncodeBlock((unsigned char *) out + sizeof(name) - 1, md, 16);
 }
 
 /*
@@ -625,6 +628,15 @@ s3_http_attempt(struct s3_http *t, CURL *h, const char *url, struct s3_req *r,
         r->content_length = cl >= 0 ? (uint64_t) cl : 0;
     }
     return 0;
+}
+
+void
+s3_http_req_init(struct s3_req *r, const char *op, const char *method, const char *key)
+{
+    memset(r, 0, sizeof(*r));
+    r->op = op;
+    r->method = method;
+    r->key = key;
 }
 
 void

@@ -72,8 +72,8 @@ int         s3_parse_u64(const char *s, uint64_t max, uint64_t *out);
  */
 int         s3_parse_content_range(const char *value, uint64_t *first, uint64_t *last);
 
-/* Content-MD5 header value: the base64 of the body's MD5 (24 characters and NUL). */
-void        s3_http_content_md5(const void *data, size_t len, char out[32]);
+/* The header "Content-MD5: <base64 of the body's MD5>" (37 characters and NUL). */
+void        s3_http_content_md5_header(const void *data, size_t len, char out[64]);
 
 /* ---- the S3 driver's requests --------------------------------------------- */
 
@@ -161,6 +161,9 @@ int         s3_http_attempt(struct s3_http *t, CURL *h, const char *url, struct 
                             const struct s3_credentials *cred, struct s3_attempt *a,
                             struct ws_err *err);
 
+/* A request with everything but op, method and key (NULL: the bucket) zero. */
+void        s3_http_req_init(struct s3_req *r, const char *op, const char *method,
+                             const char *key);
 /* Clear r's results before an attempt (frees a captured body). */
 void        s3_http_req_reset(struct s3_req *r);
 /* Free what r holds after the last attempt. */

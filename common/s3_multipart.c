@@ -87,7 +87,6 @@ upload_part(struct s3_sink *k, struct ws_err *err)
     char        query[1200];
     char        enc[1100];
     const char *hdr[2] = {NULL, NULL};
-    char        md5[32];
     char        md5h[64];
     size_t      send;
     int         rc;
@@ -100,13 +99,9 @@ upload_part(struct s3_sink *k, struct ws_err *err)
     snprintf(query, sizeof(query), "partNumber=%d&uploadId=%s", k->nparts + 1, enc);
     /* Content-MD5 lets the server reject a part damaged in transit */
     send = k->have < k->part_len ? k->have : k->part_len;
-    s3_http_content_md5(k->buf, send, md5);
-    snprintf(md5h, sizeof(md5h), "Content-MD5: %s", md5);
+    s3_http_content_md5_header(k->buf, send, md5h);
     hdr[0] = md5h;
-    memset(&r, 0, sizeof(r));
-    r.op = "upload of a multipart part";
-    r.method = "PUT";
-    r.key = k->key;
+    s3_http_req_init(&r, "upload of a multipart part", "PUT", k->key);
     r.query = query;
     r.body = k->buf;
     r.body_len = send;
@@ -150,10 +145,7 @@ initiate(struct s3_sink *k, struct ws_err *err)
     int         rc;
 
     put_headers(k, hdr, st, false);
-    memset(&r, 0, sizeof(r));
-    r.op = "initiation of a multipart upload";
-    r.method = "POST";
-    r.key = k->key;
+    s3_http_req_init(&r, "initiation of a multipart upload", "POST", k->key);
     r.query = "uploads=";
     r.headers = hdr;
     r.capture = true;
@@ -223,10 +215,7 @@ verify_completed(struct s3_sink *k, struct ws_err *err)
         sprintf(expect + 2 * i, "%02x", digest[i]);
     sprintf(expect + 32, "-%d", k->nparts);
 
-    memset(&r, 0, sizeof(r));
-    r.op = "HEAD after a multipart upload";
-    r.method = "HEAD";
-    r.key = k->key;
+    s3_http_req_init(&r, "HEAD after a multipart upload", "HEAD", k->key);
     rc = storage_s3_request(k->s, &r, err);
     if (rc == 0)
     {
@@ -260,10 +249,7 @@ abort_upload(struct s3_sink *k)
     if (s3_uri_encode(k->upload_id, false, enc, sizeof(enc)) < 0)
         return;
     snprintf(query, sizeof(query), "uploadId=%s", enc);
-    memset(&r, 0, sizeof(r));
-    r.op = "abort of a multipart upload";
-    r.method = "DELETE";
-    r.key = k->key;
+    s3_http_req_init(&r, "abort of a multipart upload", "DELETE", k->key);
     r.query = query;
     if (storage_s3_request(k->s, &r, &err) < 0)
         log_warning("could not abort multipart upload of \"%s%s\" (parts may remain until a lifecycle rule removes them): %s",
@@ -282,7 +268,7 @@ complete(struct s3_sink *k, struct ws_err *err)
     size_t      cap = 128 + (size_t) k->nparts * 400;
     size_t      len = 0;
     const char *hdr[3];
-    char        md5[32], md5h[64];
+    char        md5h[64];
     char        code[128];
     int         rc;
 
@@ -302,15 +288,11 @@ complete(struct s3_sink *k, struct ws_err *err)
     len += (size_t) snprintf(xml + len, cap - len, "</CompleteMultipartUpload>");
     s3_uri_encode(k->upload_id, false, enc, sizeof(enc));
     snprintf(query, sizeof(query), "uploadId=%s", enc);
-    s3_http_content_md5(xml, len, md5);
-    snprintf(md5h, sizeof(md5h), "Content-MD5: %s", md5);
+    s3_http_content_md5_header(xml, len, md5h);
     hdr[0] = md5h;
     hdr[1] = (k->flags & STORAGE_PUT_NO_OVERWRITE) ? "If-None-Match: *" : NULL;
     hdr[2] = NULL;
-    memset(&r, 0, sizeof(r));
-    r.op = "completion of a multipart upload";
-    r.method = "POST";
-    r.key = k->key;
+    s3_http_req_init(&r, "completion of a multipart upload", "POST", k->key);
     r.query = query;
     r.body = (const unsigned char *) xml;
     r.body_len = len;
@@ -392,10 +374,7 @@ sink_finish(struct filter *f, struct ws_err *err)
         return 0;
     }
     put_headers(k, hdr, st, true);
-    memset(&r, 0, sizeof(r));
-    r.op = "PUT";
-    r.method = "PUT";
-    r.key = k->key;
+    s3_http_req_init(&r, "PUT", "PUT", k->key);
     r.body = k->buf;
     r.body_len = k->have;
     r.headers = hdr;

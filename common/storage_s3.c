@@ -306,10 +306,7 @@ s3_get(struct storage *st, const char *key, uint64_t offset, uint64_t length,
     struct s3_req r;
     int         rc;
 
-    memset(&r, 0, sizeof(r));
-    r.op = "GET";
-    r.method = "GET";
-    r.key = key;
+    s3_http_req_init(&r, "GET", "GET", key);
     r.sink = sink;
     r.range_start = offset;
     r.range_len = length;
@@ -325,10 +322,7 @@ s3_head(struct storage *st, const char *key, struct storage_info *info, struct w
     struct s3_req r;
     int         rc;
 
-    memset(&r, 0, sizeof(r));
-    r.op = "HEAD";
-    r.method = "HEAD";
-    r.key = key;
+    s3_http_req_init(&r, "HEAD", "HEAD", key);
     rc = storage_s3_request((struct storage_s3 *) st, &r, err);
     if (rc == 0)
     {
@@ -413,10 +407,7 @@ s3_list(struct storage *st, const char *prefix, storage_list_cb cb, void *arg,
         }
         else
             snprintf(query, sizeof(query), "list-type=2&prefix=%s", encp);
-        memset(&r, 0, sizeof(r));
-        r.op = "list";
-        r.method = "GET";
-        r.key = NULL;
+        s3_http_req_init(&r, "list", "GET", NULL);
         r.query = query;
         r.capture = true;
         if (storage_s3_request(s, &r, err) < 0)
@@ -468,10 +459,7 @@ s3_remove(struct storage *st, const char *key, struct ws_err *err)
     struct s3_req r;
     int         rc;
 
-    memset(&r, 0, sizeof(r));
-    r.op = "DELETE";
-    r.method = "DELETE";
-    r.key = key;
+    s3_http_req_init(&r, "DELETE", "DELETE", key);
     rc = storage_s3_request((struct storage_s3 *) st, &r, err);
     if (rc < 0 && err->code == WS_ENOTFOUND)
         rc = 0;
@@ -515,7 +503,7 @@ s3_remove_many(struct storage *st, const char *const *keys, size_t n, struct ws_
         size_t      len = 0;
         struct s3_req r;
         const char *hdr[2];
-        char        md5[32], md5h[64];
+        char        md5h[64];
         struct delete_errors d = {err, 0};
         int         rc;
 
@@ -532,13 +520,10 @@ s3_remove_many(struct storage *st, const char *const *keys, size_t n, struct ws_
             len += (size_t) snprintf(xml + len, cap - len, "<Object><Key>%s</Key></Object>", esc);
         }
         len += (size_t) snprintf(xml + len, cap - len, "</Delete>");
-        s3_http_content_md5(xml, len, md5);
-        snprintf(md5h, sizeof(md5h), "Content-MD5: %s", md5);
+        s3_http_content_md5_header(xml, len, md5h);
         hdr[0] = md5h;
         hdr[1] = NULL;
-        memset(&r, 0, sizeof(r));
-        r.op = "batch delete";
-        r.method = "POST";
+        s3_http_req_init(&r, "batch delete", "POST", NULL);
         r.query = "delete=";
         r.body = (const unsigned char *) xml;
         r.body_len = len;

@@ -250,6 +250,17 @@ Test(s3_http, retry_after_wait_is_capped)
                  S3_BACKOFF_MAX_MS, "the backoff's jitter does not pass the cap either");
 }
 
+/* Content-MD5 (RFC 1864): the base64 of the body's MD5, as a whole header */
+Test(s3_http, content_md5_header)
+{
+    char        h[64];
+
+    s3_http_content_md5_header("", 0, h);
+    cr_assert_str_eq(h, "Content-MD5: 1B2M2Y8AsgTpgAmY7PhCfg==");
+    s3_http_content_md5_header("The quick brown fox jumps over the lazy dog", 43, h);
+    cr_assert_str_eq(h, "Content-MD5: nhB9nTcrtoJr2B01QqQZ1g==");
+}
+
 Test(s3_http, u64)
 {
     uint64_t    v = 42;
