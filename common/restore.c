@@ -150,7 +150,8 @@ restore_wal_file(const struct cfg *cfg, struct repo *repo, const char *name, con
     double      t0 = clock_now_s();
     /* a driver that retries its own requests has done so already */
     bool        retries_here = !(repo->storage->ops->features & STORAGE_F_RETRIES);
-    struct retry_policy policy = {cfg->retry_attempts, cfg->retry_delay_ms, RESTORE_MAX_DELAY_MS, 0};
+    struct retry_policy policy = {cfg->retry_attempts, cfg->retry_delay_ms,
+                                  RESTORE_MAX_DELAY_MS, 0};
     struct retry rt;
     int         rc = -1;
 

@@ -963,10 +963,16 @@ open_up(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
     return 0;
 }
 
-/* Push SEG5, make its object unreadable and restore it (as nobody when root). */
+/*
+ * Push SEG5, make its object unreadable and restore it (as nobody when root).
+ * With driver_retries, the repository's driver claims STORAGE_F_RETRIES, as
+ * the S3 driver does.
+ */
 static void
-restore_unreadable(int retry_attempts, struct retry_result *res, const char **objp)
+restore_unreadable_with(int retry_attempts, bool driver_retries, struct retry_result *res,
+                        const char **objp)
 {
+    static struct storage_ops retrying;
     struct fixture fx;
     struct archive_stats as;
     const char *p = make_wal(SEG5, SEG_SIZE, 5);
@@ -981,6 +987,12 @@ restore_unreadable(int retry_attempts, struct retry_result *res, const char **ob
     fx.cfg.retry_delay_ms = 1;
     push_ok(&fx, p, SEG5, &as);
     obj = object_path(&fx, SEG5);
+    if (driver_retries)
+    {
+        retrying = *fx.repo->storage->ops;
+        retrying.features |= STORAGE_F_RETRIES;
+        fx.repo->storage->ops = &retrying;
+    }
     if (root)
     {
         cr_assert_eq(chmod(scratch, 0755), 0);
@@ -1011,6 +1023,12 @@ restore_unreadable(int retry_attempts, struct retry_result *res, const char **ob
     *objp = obj;
 }
 
+static void
+restore_unreadable(int retry_attempts, struct retry_result *res, const char **objp)
+{
+    restore_unreadable_with(retry_attempts, false, res, objp);
+}
+
 Test(archive, restore_unreadable_object_is_retried, .timeout = 60)
 {
     struct retry_result res;
@@ -1039,6 +1057,26 @@ Test(archive, restore_unreadable_object_without_retries, .timeout = 60)
     cr_assert_eq(res.rc, -1);
     cr_assert_eq(res.err.code, WS_EIO, "code %s: %s", err_code_name(res.err.code), res.err.msg);
     cr_assert_eq(res.stats.attempts, 1, "attempts = %d", res.stats.attempts);
+    cr_assert_neq(access(target(SEG5), F_OK), 0);
+    cr_assert_eq(dir_entries(target_dir, &tmps), 0, "a temporary file was left behind");
+}
+
+/*
+ * A driver that retries its own requests (STORAGE_F_RETRIES: S3) has done so
+ * already: restore tries once, whatever retry_attempts says, so the attempts
+ * never multiply (retry.h).
+ */
+Test(archive, restore_does_not_retry_a_retrying_driver, .timeout = 60)
+{
+    struct retry_result res;
+    const char *obj;
+    int         tmps;
+
+    restore_unreadable_with(3, true, &res, &obj);
+    cr_assert_eq(res.rc, -1);
+    cr_assert_eq(res.err.code, WS_EIO, "code %s: %s", err_code_name(res.err.code), res.err.msg);
+    cr_assert_eq(res.stats.attempts, 1, "attempts = %d", res.stats.attempts);
+    cr_assert_null(strstr(res.err.msg, "giving up"), "%s", res.err.msg);
     cr_assert_neq(access(target(SEG5), F_OK), 0);
     cr_assert_eq(dir_entries(target_dir, &tmps), 0, "a temporary file was left behind");
 }
