@@ -1,27 +1,32 @@
 /*
  * cfg.c — walship configuration: defaults, file, environment, argv.  See cfg.h.
  *
- * One static option table (cfg_option_table) names every key in order; a
- * parallel table (opt_specs) says how each value is parsed.  cfg_load applies
- * the sources in increasing precedence and only returns errors: it never
- * logs, never exits and keeps no static mutable state.
+ * One static option table (cfg_option_table) has a row per key: name,
+ * default, help, secret or not, type and range, the struct cfg field it
+ * fills (offsetof) and its command-line alias.  Each type has one routine
+ * that parses, checks and stores a value and one that prints it
+ * (cfg_types), so adding a key is adding its field and its row.  cfg_load
+ * applies the sources in increasing precedence and only returns errors: it
+ * never logs, never exits and keeps no static mutable state.
  *
  * Error messages follow PostgreSQL's GUC file wording, e.g.
  *   invalid value for parameter "compression" in file "/etc/walship.conf" line 3: "lz5"
  * A secret value is never copied into a message.
  */
 #include "cfg.h"
+#include "kv.h"
+#include "num.h"
+#include "smallfile.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -29,147 +34,22 @@ extern char **environ;
 
 #define ENV_PREFIX "WALSHIP_"
 #define ENV_CONFIG "WALSHIP_CONFIG"
+#define CFG_MAX_FILE (1024 * 1024)      /* a larger configuration file is refused */
 
-/* Indexes into the option table; the order is the documented order. */
-enum opt_index
-{
-    OPT_REPO = 0,
-    OPT_COMPRESSION,
-    OPT_COMPRESSION_LEVEL,
-    OPT_COMPRESSION_THREADS,
-    OPT_ENCRYPTION,
-    OPT_ENCRYPTION_PASSPHRASE,
-    OPT_ENCRYPTION_PASSPHRASE_FILE,
-    OPT_LOG_LEVEL,
-    OPT_PGDATA,
-    OPT_RETRY_ATTEMPTS,
-    OPT_RETRY_DELAY_MS,
-    OPT_ENCRYPTION_KEY_CACHE,
-    OPT_S3_ENDPOINT,
-    OPT_S3_REGION,
-    OPT_S3_URI_STYLE,
-    OPT_S3_ACCESS_KEY_ID,
-    OPT_S3_SECRET_ACCESS_KEY,
-    OPT_S3_SESSION_TOKEN,
-    OPT_S3_CA_FILE,
-    OPT_S3_VERIFY_TLS,
-    OPT_S3_STORAGE_CLASS,
-    OPT_S3_SSE,
-    OPT_S3_SSE_KMS_KEY_ID,
-    OPT_S3_PART_SIZE,
-    OPT_S3_CONNECT_TIMEOUT,
-    OPT_S3_TIMEOUT,
-    OPT_S3_MAX_RETRIES,
-    OPT_PG_CONNINFO,
-    OPT_BACKUP_WAL_TIMEOUT,
-    OPT_BACKUP_PART_SIZE,
-    OPT_RECOVER_JOBS,
-    OPT_COUNT
-};
-
-static const struct cfg_option cfg_option_table[] = {
-    [OPT_REPO] = {"repo", "",
-        "repository location (a directory)", false},
-    [OPT_COMPRESSION] = {"compression", "zstd",
-        "compression algorithm: zstd, gzip or none", false},
-    [OPT_COMPRESSION_LEVEL] = {"compression_level", "",
-        "compression level: zstd 1..19 or fast -5..-2, gzip 1..9; empty or -1 = default", false},
-    [OPT_COMPRESSION_THREADS] = {"compression_threads", "0",
-        "zstd worker threads, 0 = single-threaded (0..64)", false},
-    [OPT_ENCRYPTION] = {"encryption", "none",
-        "encryption: none or aes-256-gcm", false},
-    [OPT_ENCRYPTION_PASSPHRASE] = {"encryption_passphrase", "",
-        "encryption passphrase (prefer encryption_passphrase_file)", true},
-    [OPT_ENCRYPTION_PASSPHRASE_FILE] = {"encryption_passphrase_file", "",
-        "file holding the encryption passphrase (mode 0600)", false},
-    [OPT_LOG_LEVEL] = {"log_level", "info",
-        "message level: error, warning, info or debug", false},
-    [OPT_PGDATA] = {"pgdata", ".",
-        "PostgreSQL data directory", false},
-    [OPT_RETRY_ATTEMPTS] = {"retry_attempts", "3",
-        "retries after a transient error (0..100)", false},
-    [OPT_RETRY_DELAY_MS] = {"retry_delay_ms", "200",
-        "first retry delay in milliseconds (0..600000)", false},
-    [OPT_ENCRYPTION_KEY_CACHE] = {"encryption_key_cache", "/dev/shm",
-        "directory for the per-user cache of derived keys (tmpfs), or off", false},
-    [OPT_S3_ENDPOINT] = {"s3_endpoint", "",
-        "S3 endpoint URL, e.g. https://minio.example:9000 (default: AWS for the region)", false},
-    [OPT_S3_REGION] = {"s3_region", "",
-        "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, us-east-1)", false},
-    [OPT_S3_URI_STYLE] = {"s3_uri_style", "auto",
-        "S3 addressing: path, virtual, or auto (path with s3_endpoint, else virtual)", false},
-    [OPT_S3_ACCESS_KEY_ID] = {"s3_access_key_id", "",
-        "S3 access key id (default: the AWS credential chain)", false},
-    [OPT_S3_SECRET_ACCESS_KEY] = {"s3_secret_access_key", "",
-        "S3 secret access key", true},
-    [OPT_S3_SESSION_TOKEN] = {"s3_session_token", "",
-        "S3 session token for temporary credentials", true},
-    [OPT_S3_CA_FILE] = {"s3_ca_file", "",
-        "CA certificate file for the S3 endpoint (default: the system's)", false},
-    [OPT_S3_VERIFY_TLS] = {"s3_verify_tls", "on",
-        "verify the S3 endpoint's TLS certificate (off only for test rigs)", false},
-    [OPT_S3_STORAGE_CLASS] = {"s3_storage_class", "",
-        "storage class of new objects, e.g. STANDARD_IA (default: the bucket's)", false},
-    [OPT_S3_SSE] = {"s3_sse", "",
-        "server-side encryption: '', AES256 or aws:kms", false},
-    [OPT_S3_SSE_KMS_KEY_ID] = {"s3_sse_kms_key_id", "",
-        "KMS key id for s3_sse = aws:kms", false},
-    [OPT_S3_PART_SIZE] = {"s3_part_size", "16MB",
-        "multipart part size (5MB .. 5GB; kB, MB, GB units); grows for huge streams", false},
-    [OPT_S3_CONNECT_TIMEOUT] = {"s3_connect_timeout", "10",
-        "seconds to connect to the S3 endpoint (1..600)", false},
-    [OPT_S3_TIMEOUT] = {"s3_timeout", "60",
-        "seconds without progress before an S3 request is abandoned and retried (1..3600)", false},
-    [OPT_S3_MAX_RETRIES] = {"s3_max_retries", "5",
-        "retries of a failed S3 request (0..100)", false},
-    [OPT_PG_CONNINFO] = {"pg_conninfo", "",
-        "libpq connection string for base backups (default: the PG* environment variables)", false},
-    [OPT_BACKUP_WAL_TIMEOUT] = {"backup_wal_timeout", "300",
-        "seconds without archiving progress before a backup's WAL is declared missing (1..86400)", false},
-    [OPT_BACKUP_PART_SIZE] = {"backup_part_size", "1GB",
-        "split each tablespace archive into objects of about this size (16MB .. 64GB)", false},
-    [OPT_RECOVER_JOBS] = {"recover_jobs", "4",
-        "objects walship-recover fetches and extracts in parallel (1..64)", false},
-};
-
-enum opt_type
-{
-    OPT_T_STRING,
-    OPT_T_INT,
-    OPT_T_ENUM,
-    OPT_T_SIZE              /* bytes, with optional kB/MB/GB/TB (1024-based) unit */
-};
-
-struct opt_name
-{
-    const char *name;
-    int         value;
-};
-
-struct opt_spec
-{
-    enum opt_type type;
-    int         min;            /* OPT_T_INT: accepted range */
-    int         max;
-    bool        empty_is_default;   /* OPT_T_INT: "" means -1 */
-    const struct opt_name *names;   /* OPT_T_ENUM: NULL-terminated */
-};
-
-static const struct opt_name compression_names[] = {
+static const struct cfg_name compression_names[] = {
     {"zstd", CFG_COMPRESS_ZSTD},
     {"gzip", CFG_COMPRESS_GZIP},
     {"none", CFG_COMPRESS_NONE},
     {NULL, 0}
 };
 
-static const struct opt_name encryption_names[] = {
+static const struct cfg_name encryption_names[] = {
     {"none", CFG_ENCRYPT_NONE},
     {"aes-256-gcm", CFG_ENCRYPT_AES_256_GCM},
     {NULL, 0}
 };
 
-/* Only for the "Available values" hint; parsing uses log_level_parse(). */
-static const struct opt_name log_level_names[] = {
+static const struct cfg_name log_level_names[] = {
     {"error", LOG_LEVEL_ERROR},
     {"warning", LOG_LEVEL_WARNING},
     {"info", LOG_LEVEL_INFO},
@@ -177,65 +57,119 @@ static const struct opt_name log_level_names[] = {
     {NULL, 0}
 };
 
-static const struct opt_name uri_style_names[] = {
+static const struct cfg_name uri_style_names[] = {
     {"auto", CFG_URI_AUTO},
     {"path", CFG_URI_PATH},
     {"virtual", CFG_URI_VIRTUAL},
     {NULL, 0}
 };
 
-static const struct opt_name bool_names[] = {
+static const struct cfg_name bool_names[] = {
     {"on", 1}, {"off", 0}, {"true", 1}, {"false", 0}, {"yes", 1}, {"no", 0}, {"1", 1}, {"0", 0},
     {NULL, 0}
 };
 
-static const struct opt_name sse_names[] = {
+static const struct cfg_name sse_names[] = {
     {"", CFG_SSE_NONE},
     {"AES256", CFG_SSE_AES256},
     {"aws:kms", CFG_SSE_KMS},
     {NULL, 0}
 };
 
-static const struct opt_spec opt_specs[] = {
-    [OPT_REPO] = {OPT_T_STRING, 0, 0, false, NULL},
-    [OPT_COMPRESSION] = {OPT_T_ENUM, 0, 0, false, compression_names},
+/* The field a row fills, and how. */
+#define FIELD(f)        .offset = offsetof(struct cfg, f), .size = sizeof(((struct cfg *) 0)->f)
+#define STRING(f)       .type = CFG_T_STRING, FIELD(f)
+#define INT(f, lo, hi)  .type = CFG_T_INT, FIELD(f), .min = (lo), .max = (hi)
+#define ENUM(f, names_) .type = CFG_T_ENUM, FIELD(f), .names = (names_)
+#define BOOL(f)         .type = CFG_T_BOOL, FIELD(f), .names = bool_names
+#define SIZE(f, lo, hi) .type = CFG_T_SIZE, FIELD(f), .min = (lo), .max = (hi)
+#define MiB             (INT64_C(1) << 20)
+#define GiB             (INT64_C(1) << 30)
+
+/* The documented order: --help, --print-config and cfg.source[] follow it. */
+static const struct cfg_option cfg_option_table[] = {
+    {"repo", "", "repository location (a directory)", false, STRING(repo)},
+    {"compression", "zstd", "compression algorithm: zstd, gzip or none", false,
+        ENUM(compression, compression_names)},
     /* the per-algorithm range is checked by cfg_validate */
-    [OPT_COMPRESSION_LEVEL] = {OPT_T_INT, -5, 19, true, NULL},
-    [OPT_COMPRESSION_THREADS] = {OPT_T_INT, 0, 64, false, NULL},
-    [OPT_ENCRYPTION] = {OPT_T_ENUM, 0, 0, false, encryption_names},
-    [OPT_ENCRYPTION_PASSPHRASE] = {OPT_T_STRING, 0, 0, false, NULL},
-    [OPT_ENCRYPTION_PASSPHRASE_FILE] = {OPT_T_STRING, 0, 0, false, NULL},
-    [OPT_LOG_LEVEL] = {OPT_T_ENUM, 0, 0, false, log_level_names},
-    [OPT_PGDATA] = {OPT_T_STRING, 0, 0, false, NULL},
-    [OPT_RETRY_ATTEMPTS] = {OPT_T_INT, 0, 100, false, NULL},
-    [OPT_RETRY_DELAY_MS] = {OPT_T_INT, 0, 600000, false, NULL},
-    [OPT_ENCRYPTION_KEY_CACHE] = {OPT_T_STRING, 0, 0, false, NULL},
-    [OPT_S3_ENDPOINT] = {OPT_T_STRING, 0, 0, false, NULL},
-    [OPT_S3_REGION] = {OPT_T_STRING, 0, 0, false, NULL},
-    [OPT_S3_URI_STYLE] = {OPT_T_ENUM, 0, 0, false, uri_style_names},
-    [OPT_S3_ACCESS_KEY_ID] = {OPT_T_STRING, 0, 0, false, NULL},
-    [OPT_S3_SECRET_ACCESS_KEY] = {OPT_T_STRING, 0, 0, false, NULL},
-    [OPT_S3_SESSION_TOKEN] = {OPT_T_STRING, 0, 0, false, NULL},
-    [OPT_S3_CA_FILE] = {OPT_T_STRING, 0, 0, false, NULL},
-    [OPT_S3_VERIFY_TLS] = {OPT_T_ENUM, 0, 0, false, bool_names},
-    [OPT_S3_STORAGE_CLASS] = {OPT_T_STRING, 0, 0, false, NULL},
-    [OPT_S3_SSE] = {OPT_T_ENUM, 0, 0, false, sse_names},
-    [OPT_S3_SSE_KMS_KEY_ID] = {OPT_T_STRING, 0, 0, false, NULL},
-    [OPT_S3_PART_SIZE] = {OPT_T_SIZE, 0, 0, false, NULL},
-    [OPT_S3_CONNECT_TIMEOUT] = {OPT_T_INT, 1, 600, false, NULL},
-    [OPT_S3_TIMEOUT] = {OPT_T_INT, 1, 3600, false, NULL},
-    [OPT_S3_MAX_RETRIES] = {OPT_T_INT, 0, 100, false, NULL},
-    [OPT_PG_CONNINFO] = {OPT_T_STRING, 0, 0, false, NULL},
-    [OPT_BACKUP_WAL_TIMEOUT] = {OPT_T_INT, 1, 86400, false, NULL},
-    [OPT_BACKUP_PART_SIZE] = {OPT_T_SIZE, 0, 0, false, NULL},
-    [OPT_RECOVER_JOBS] = {OPT_T_INT, 1, 64, false, NULL},
+    {"compression_level", "",
+        "compression level: zstd 1..19 or fast -5..-2, gzip 1..9; empty or -1 = default", false,
+        .type = CFG_T_INT_OR_EMPTY, FIELD(compression_level), .min = -5, .max = 19},
+    {"compression_threads", "0", "zstd worker threads, 0 = single-threaded (0..64)", false,
+        INT(compression_threads, 0, 64)},
+    {"encryption", "none", "encryption: none or aes-256-gcm", false,
+        ENUM(encryption, encryption_names)},
+    {"encryption_passphrase", "", "encryption passphrase (prefer encryption_passphrase_file)",
+        true, STRING(encryption_passphrase)},
+    {"encryption_passphrase_file", "", "file holding the encryption passphrase (mode 0600)",
+        false, STRING(encryption_passphrase_file)},
+    {"log_level", "info", "message level: error, warning, info or debug", false,
+        ENUM(log_level, log_level_names)},
+    {"pgdata", ".", "PostgreSQL data directory", false, STRING(pgdata), .alias_short = 'D'},
+    {"retry_attempts", "3", "retries after a transient error (0..100)", false,
+        INT(retry_attempts, 0, 100)},
+    {"retry_delay_ms", "200", "first retry delay in milliseconds (0..600000)", false,
+        INT(retry_delay_ms, 0, 600000)},
+    {"encryption_key_cache", "/dev/shm",
+        "directory for the per-user cache of derived keys (tmpfs), or off", false,
+        STRING(encryption_key_cache)},
+    {"s3_endpoint", "",
+        "S3 endpoint URL, e.g. https://minio.example:9000 (default: AWS for the region)", false,
+        STRING(s3.endpoint)},
+    {"s3_region", "",
+        "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, us-east-1)", false,
+        STRING(s3.region)},
+    {"s3_uri_style", "auto",
+        "S3 addressing: path, virtual, or auto (path with s3_endpoint, else virtual)", false,
+        ENUM(s3.uri_style, uri_style_names)},
+    {"s3_access_key_id", "", "S3 access key id (default: the AWS credential chain)", false,
+        STRING(s3.access_key_id)},
+    {"s3_secret_access_key", "", "S3 secret access key", true, STRING(s3.secret_access_key)},
+    {"s3_session_token", "", "S3 session token for temporary credentials", true,
+        STRING(s3.session_token)},
+    {"s3_ca_file", "", "CA certificate file for the S3 endpoint (default: the system's)", false,
+        STRING(s3.ca_file)},
+    {"s3_verify_tls", "on", "verify the S3 endpoint's TLS certificate (off only for test rigs)",
+        false, BOOL(s3.verify_tls)},
+    {"s3_storage_class", "",
+        "storage class of new objects, e.g. STANDARD_IA (default: the bucket's)", false,
+        STRING(s3.storage_class)},
+    {"s3_sse", "", "server-side encryption: '', AES256 or aws:kms", false,
+        ENUM(s3.sse, sse_names)},
+    {"s3_sse_kms_key_id", "", "KMS key id for s3_sse = aws:kms", false,
+        STRING(s3.sse_kms_key_id)},
+    {"s3_part_size", "16MB",
+        "multipart part size (5MB .. 5GB; kB, MB, GB units); grows for huge streams", false,
+        SIZE(s3.part_size, 5 * MiB, 5 * GiB),
+        .range_hint = "S3 parts other than the last must be at least 5 MiB and at most 5 GiB."},
+    {"s3_connect_timeout", "10", "seconds to connect to the S3 endpoint (1..600)", false,
+        INT(s3.connect_timeout, 1, 600)},
+    {"s3_timeout", "60",
+        "seconds without progress before an S3 request is abandoned and retried (1..3600)", false,
+        INT(s3.timeout, 1, 3600)},
+    {"s3_max_retries", "5", "retries of a failed S3 request (0..100)", false,
+        INT(s3.max_retries, 0, 100)},
+    {"pg_conninfo", "",
+        "libpq connection string for base backups (default: the PG* environment variables)",
+        false, STRING(pg_conninfo), .alias = "dbname", .alias_short = 'd'},
+    {"backup_wal_timeout", "300",
+        "seconds without archiving progress before a backup's WAL is declared missing (1..86400)",
+        false, INT(backup_wal_timeout, 1, 86400), .alias = "wal-timeout"},
+    {"backup_part_size", "1GB",
+        "split each tablespace archive into objects of about this size (16MB .. 64GB)", false,
+        SIZE(backup_part_size, 16 * MiB, 64 * GiB)},
+    {"recover_jobs", "4", "objects walship-recover fetches and extracts in parallel (1..64)",
+        false, INT(recover_jobs, 1, 64), .alias = "jobs", .alias_short = 'j'},
 };
 
-_Static_assert(sizeof(cfg_option_table) / sizeof(cfg_option_table[0]) == OPT_COUNT,
-               "cfg_option_table out of step with enum opt_index");
-_Static_assert(sizeof(opt_specs) / sizeof(opt_specs[0]) == OPT_COUNT,
-               "opt_specs out of step with enum opt_index");
-_Static_assert(OPT_COUNT <= CFG_MAX_KEYS, "struct cfg source[] too small");
+#define OPT_COUNT ((int) (sizeof(cfg_option_table) / sizeof(cfg_option_table[0])))
+_Static_assert(sizeof(cfg_option_table) / sizeof(cfg_option_table[0]) <= CFG_MAX_KEYS,
+               "struct cfg source[] too small");
+/* CFG_T_ENUM stores through an int */
+_Static_assert(sizeof(enum cfg_compression) == sizeof(int) && sizeof(enum cfg_encryption) ==
+               sizeof(int) && sizeof(enum log_level) == sizeof(int) &&
+               sizeof(enum cfg_uri_style) == sizeof(int) && sizeof(enum cfg_sse) == sizeof(int),
+               "enum keys must be int-sized");
 
 /* Where a value being assigned comes from, for error messages. */
 struct where
@@ -243,14 +177,18 @@ struct where
     enum cfg_source src;
     const char *file;           /* CFG_SRC_FILE */
     int         line;           /* CFG_SRC_FILE */
+    const char *flag;           /* CFG_SRC_ARGV: the option as typed ("--jobs", "-j"), */
+    size_t      flaglen;        /* up to any '=' */
 };
 
-/* One --key=value found on the command line, applied after file and env
+/* One setting found on the command line, applied after file and env
  * (never a secret: those are refused there). */
 struct argv_setting
 {
     int         idx;
     const char *value;
+    const char *flag;
+    size_t      flaglen;
 };
 
 const struct cfg_option *
@@ -261,22 +199,30 @@ cfg_options(int *n)
     return cfg_option_table;
 }
 
+/* The name of value v in names, or NULL. */
+static const char *
+name_of(const struct cfg_name *names, int v)
+{
+    for (const struct cfg_name *nm = names; nm->name != NULL; nm++)
+        if (nm->value == v)
+            return nm->name;
+    return NULL;
+}
+
 const char *
 cfg_compression_name(enum cfg_compression c)
 {
-    for (const struct opt_name *nm = compression_names; nm->name != NULL; nm++)
-        if (nm->value == (int) c)
-            return nm->name;
-    return "unknown";
+    const char *n = name_of(compression_names, (int) c);
+
+    return n != NULL ? n : "unknown";
 }
 
 const char *
 cfg_encryption_name(enum cfg_encryption e)
 {
-    for (const struct opt_name *nm = encryption_names; nm->name != NULL; nm++)
-        if (nm->value == (int) e)
-            return nm->name;
-    return "unknown";
+    const char *n = name_of(encryption_names, (int) e);
+
+    return n != NULL ? n : "unknown";
 }
 
 /* Index of the option called name[0..len), or -1.  File keys ignore case. */
@@ -293,6 +239,32 @@ find_option(const char *name, size_t len, bool ignore_case)
             return i;
     }
     return -1;
+}
+
+/* Index of the row filling the field at offset. */
+static int
+index_of_field(size_t offset)
+{
+    for (int i = 0; i < OPT_COUNT; i++)
+        if (cfg_option_table[i].offset == offset)
+            return i;
+    return -1;
+}
+
+const struct cfg_option *
+cfg_option_find(const char *name)
+{
+    int         i = find_option(name, strlen(name), false);
+
+    return i >= 0 ? &cfg_option_table[i] : NULL;
+}
+
+enum cfg_source
+cfg_source_of(const struct cfg *cfg, const char *name)
+{
+    int         i = find_option(name, strlen(name), false);
+
+    return i >= 0 ? cfg->source[i] : CFG_SRC_DEFAULT;
 }
 
 /* "WALSHIP_COMPRESSION_LEVEL" for option idx. */
@@ -327,7 +299,7 @@ describe(int idx, const struct where *w, char *buf, size_t size)
             }
             break;
         case CFG_SRC_ARGV:
-            snprintf(buf, size, "option --%s", cfg_option_table[idx].name);
+            snprintf(buf, size, "option %.*s", (int) w->flaglen, w->flag);
             break;
         case CFG_SRC_DEFAULT:
             snprintf(buf, size, "default of parameter \"%s\"", cfg_option_table[idx].name);
@@ -337,12 +309,12 @@ describe(int idx, const struct where *w, char *buf, size_t size)
 
 /* "zstd, gzip, none" */
 static void
-names_list(const struct opt_name *names, char *buf, size_t size)
+names_list(const struct cfg_name *names, char *buf, size_t size)
 {
     size_t      used = 0;
 
     buf[0] = '\0';
-    for (const struct opt_name *nm = names; nm->name != NULL && used < size; nm++)
+    for (const struct cfg_name *nm = names; nm->name != NULL && used < size; nm++)
     {
         int         n = snprintf(buf + used, size - used, "%s%s",
                                  nm == names ? "" : ", ", nm->name);
@@ -353,55 +325,6 @@ names_list(const struct opt_name *names, char *buf, size_t size)
     }
 }
 
-/* Size with an optional PostgreSQL-style unit (B, kB, MB, GB, TB; 1024-based). */
-static int
-parse_size(const char *s, uint64_t *out)
-{
-    static const struct
-    {
-        const char *unit;
-        uint64_t    mult;
-    }           units[] = {{"", 1}, {"B", 1}, {"kB", 1024}, {"MB", 1024 * 1024},
-                           {"GB", 1024ULL * 1024 * 1024}, {"TB", 1024ULL * 1024 * 1024 * 1024}};
-    char       *end;
-    unsigned long long v;
-
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0)
-        return -1;
-    while (*end == ' ')
-        end++;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (strcmp(end, units[i].unit) == 0)
-        {
-            if (v > UINT64_MAX / units[i].mult)
-                return -1;
-            *out = v * units[i].mult;
-            return 0;
-        }
-    return -1;
-}
-
-/* Strict decimal integer: the whole string, no blanks, within int. */
-static int
-parse_int(const char *s, long *out)
-{
-    char       *end;
-    long        v;
-
-    if (*s == '\0' || isspace((unsigned char) *s))
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < INT_MIN || v > INT_MAX)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static void
 set_string(char *field, const char *value, size_t len)
 {
@@ -409,270 +332,200 @@ set_string(char *field, const char *value, size_t len)
     field[len] = '\0';
 }
 
-/* Copy into a field smaller than CFG_MAX_VALUE, or fail naming the option. */
-#define SET_BOUNDED(field) \
-    do { \
-        if (len >= sizeof(field)) \
-        { \
-            describe(idx, w, subject, sizeof(subject)); \
-            err_set(err, WS_ECONFIG, "value for %s is too long (%zu bytes, maximum %zu)", \
-                    subject, len, sizeof(field) - 1); \
-            goto out; \
-        } \
-        set_string(field, value, len); \
-    } while (0)
+/* ---- the types: parse, check and store; print -------------------------- */
+
+#define SUBJECT_MAX (CFG_MAX_VALUE + 128)
+
+static int
+too_long(int idx, const struct where *w, size_t len, size_t max, struct ws_err *err)
+{
+    char        subject[SUBJECT_MAX];
+
+    describe(idx, w, subject, sizeof(subject));
+    return err_set(err, WS_ECONFIG, "value for %s is too long (%zu bytes, maximum %zu)",
+                   subject, len, max);
+}
+
+static int
+invalid(int idx, const struct where *w, const char *value, struct ws_err *err)
+{
+    char        subject[SUBJECT_MAX];
+
+    describe(idx, w, subject, sizeof(subject));
+    return err_set(err, WS_ECONFIG, "invalid value for %s: \"%s\"", subject, value);
+}
+
+static int
+parse_string(int idx, const char *value, void *field, const struct where *w, struct ws_err *err)
+{
+    size_t      len = strlen(value);
+
+    if (len >= cfg_option_table[idx].size)
+        return too_long(idx, w, len, cfg_option_table[idx].size - 1, err);
+    set_string(field, value, len);
+    return 0;
+}
+
+static int
+parse_int(int idx, const char *value, void *field, const struct where *w, struct ws_err *err)
+{
+    const struct cfg_option *o = &cfg_option_table[idx];
+    int64_t     v;
+
+    if (o->type == CFG_T_INT_OR_EMPTY && value[0] == '\0')
+        v = -1;
+    else if (num_parse_int(value, INT_MIN, INT_MAX, &v) != 0)
+    {
+        invalid(idx, w, value, err);
+        err_hint(err, "Parameter \"%s\" requires an integer in the range %" PRId64 " .. %" PRId64 ".",
+                 o->name, o->min, o->max);
+        return -1;
+    }
+    else if (v < o->min || v > o->max)
+    {
+        char        subject[SUBJECT_MAX];
+
+        describe(idx, w, subject, sizeof(subject));
+        return err_set(err, WS_ECONFIG,
+                       "invalid value for %s: %" PRId64 " is outside the valid range for "
+                       "parameter \"%s\" (%" PRId64 " .. %" PRId64 ")",
+                       subject, v, o->name, o->min, o->max);
+    }
+    *(int *) field = (int) v;
+    return 0;
+}
+
+/* CFG_T_ENUM and CFG_T_BOOL: one of the row's names, case ignored. */
+static int
+parse_name(int idx, const char *value, void *field, const struct where *w, struct ws_err *err)
+{
+    const struct cfg_option *o = &cfg_option_table[idx];
+    char        list[256];
+
+    for (const struct cfg_name *nm = o->names; nm->name != NULL; nm++)
+        if (strcasecmp(nm->name, value) == 0)
+        {
+            if (o->type == CFG_T_BOOL)
+                *(bool *) field = nm->value != 0;
+            else
+                *(int *) field = nm->value;
+            return 0;
+        }
+    names_list(o->names, list, sizeof(list));
+    invalid(idx, w, value, err);
+    err_hint(err, "Available values: %s.", list);
+    return -1;
+}
+
+static int
+parse_size(int idx, const char *value, void *field, const struct where *w, struct ws_err *err)
+{
+    const struct cfg_option *o = &cfg_option_table[idx];
+    uint64_t    v;
+
+    if (num_parse_size(value, 0, UINT64_MAX, &v) != 0)
+    {
+        invalid(idx, w, value, err);
+        err_hint(err, "Parameter \"%s\" requires a size such as 16MB (units kB, MB, GB, TB).",
+                 o->name);
+        return -1;
+    }
+    if (v < (uint64_t) o->min || v > (uint64_t) o->max)
+    {
+        char        subject[SUBJECT_MAX];
+        char        lo[32], hi[32];
+
+        describe(idx, w, subject, sizeof(subject));
+        err_set(err, WS_ECONFIG, "invalid value for %s: \"%s\" is outside %s .. %s", subject,
+                value, num_format_size((uint64_t) o->min, lo, sizeof(lo)),
+                num_format_size((uint64_t) o->max, hi, sizeof(hi)));
+        if (o->range_hint != NULL)
+            err_hint(err, "%s", o->range_hint);
+        return -1;
+    }
+    *(uint64_t *) field = v;
+    return 0;
+}
+
+static const char *
+format_string(const struct cfg_option *o, const void *field, char *buf, size_t size)
+{
+    (void) o;
+    (void) buf;
+    (void) size;
+    return field;
+}
+
+static const char *
+format_int(const struct cfg_option *o, const void *field, char *buf, size_t size)
+{
+    int         v = *(const int *) field;
+
+    if (o->type == CFG_T_INT_OR_EMPTY && v == -1)
+        return "";
+    snprintf(buf, size, "%d", v);
+    return buf;
+}
+
+static const char *
+format_name(const struct cfg_option *o, const void *field, char *buf, size_t size)
+{
+    int         v = o->type == CFG_T_BOOL ? *(const bool *) field : *(const int *) field;
+    const char *n = name_of(o->names, v);
+
+    (void) buf;
+    (void) size;
+    return n != NULL ? n : "";
+}
+
+/* In MB when whole (the unit the defaults use), else in bytes. */
+static const char *
+format_size(const struct cfg_option *o, const void *field, char *buf, size_t size)
+{
+    uint64_t    v = *(const uint64_t *) field;
+
+    (void) o;
+    if (v % (uint64_t) MiB == 0)
+        snprintf(buf, size, "%" PRIu64 "MB", v / (uint64_t) MiB);
+    else
+        snprintf(buf, size, "%" PRIu64, v);
+    return buf;
+}
+
+static const struct
+{
+    int         (*parse) (int idx, const char *value, void *field, const struct where *w,
+                          struct ws_err *err);
+    const char *(*format) (const struct cfg_option *o, const void *field, char *buf, size_t size);
+}           cfg_types[] = {
+    [CFG_T_STRING] = {parse_string, format_string},
+    [CFG_T_INT] = {parse_int, format_int},
+    [CFG_T_INT_OR_EMPTY] = {parse_int, format_int},
+    [CFG_T_ENUM] = {parse_name, format_name},
+    [CFG_T_BOOL] = {parse_name, format_name},
+    [CFG_T_SIZE] = {parse_size, format_size},
+};
 
 /* Parse `value` for option idx and store it in cfg; record the source. */
 static int
-assign(struct cfg *cfg, int idx, const char *value, const struct where *w,
-       struct ws_err *err)
+assign(struct cfg *cfg, int idx, const char *value, const struct where *w, struct ws_err *err)
 {
-    const struct opt_spec *spec = &opt_specs[idx];
-    char        subject[CFG_MAX_VALUE + 128];
+    const struct cfg_option *o = &cfg_option_table[idx];
     size_t      len = strlen(value);
-    long        num = 0;
-    uint64_t    size = 0;
-    int         choice = 0;
-    int         rc = -1;
 
     if (len >= CFG_MAX_VALUE)
-    {
-        describe(idx, w, subject, sizeof(subject));
-        err_set(err, WS_ECONFIG, "value for %s is too long (%zu bytes, maximum %d)",
-                subject, len, CFG_MAX_VALUE - 1);
-        goto out;
-    }
-
-    switch (spec->type)
-    {
-        case OPT_T_STRING:
-            break;
-        case OPT_T_SIZE:
-            if (parse_size(value, &size) < 0)
-            {
-                describe(idx, w, subject, sizeof(subject));
-                err_set(err, WS_ECONFIG, "invalid value for %s: \"%s\"", subject, value);
-                err_hint(err, "Parameter \"%s\" requires a size such as 16MB (units kB, MB, GB, TB).",
-                         cfg_option_table[idx].name);
-                goto out;
-            }
-            break;
-        case OPT_T_INT:
-            if (spec->empty_is_default && value[0] == '\0')
-            {
-                num = -1;
-                break;
-            }
-            if (parse_int(value, &num) < 0)
-            {
-                describe(idx, w, subject, sizeof(subject));
-                err_set(err, WS_ECONFIG, "invalid value for %s: \"%s\"", subject, value);
-                err_hint(err, "Parameter \"%s\" requires an integer in the range %d .. %d.",
-                         cfg_option_table[idx].name, spec->min, spec->max);
-                goto out;
-            }
-            if (num < spec->min || num > spec->max)
-            {
-                describe(idx, w, subject, sizeof(subject));
-                err_set(err, WS_ECONFIG,
-                        "invalid value for %s: %ld is outside the valid range for "
-                        "parameter \"%s\" (%d .. %d)",
-                        subject, num, cfg_option_table[idx].name, spec->min, spec->max);
-                goto out;
-            }
-            break;
-        case OPT_T_ENUM:
-            {
-                bool        found = false;
-
-                if (idx == OPT_LOG_LEVEL)
-                {
-                    enum log_level lvl;
-
-                    if (log_level_parse(value, &lvl) == 0)
-                    {
-                        choice = (int) lvl;
-                        found = true;
-                    }
-                }
-                else
-                {
-                    for (const struct opt_name *nm = spec->names; nm->name != NULL; nm++)
-                        if (strcasecmp(nm->name, value) == 0)
-                        {
-                            choice = nm->value;
-                            found = true;
-                            break;
-                        }
-                }
-                if (!found)
-                {
-                    char        list[256];
-
-                    names_list(spec->names, list, sizeof(list));
-                    describe(idx, w, subject, sizeof(subject));
-                    err_set(err, WS_ECONFIG, "invalid value for %s: \"%s\"", subject, value);
-                    err_hint(err, "Available values: %s.", list);
-                    goto out;
-                }
-            }
-            break;
-    }
-
-    switch ((enum opt_index) idx)
-    {
-        case OPT_REPO:
-            set_string(cfg->repo, value, len);
-            break;
-        case OPT_COMPRESSION:
-            cfg->compression = (enum cfg_compression) choice;
-            break;
-        case OPT_COMPRESSION_LEVEL:
-            cfg->compression_level = (int) num;
-            break;
-        case OPT_COMPRESSION_THREADS:
-            cfg->compression_threads = (int) num;
-            break;
-        case OPT_ENCRYPTION:
-            cfg->encryption = (enum cfg_encryption) choice;
-            break;
-        case OPT_ENCRYPTION_PASSPHRASE:
-            set_string(cfg->encryption_passphrase, value, len);
-            /* remembered even if a later source overrides it: the file
-             * still holds a secret and must not be readable by others */
-            break;
-        case OPT_ENCRYPTION_PASSPHRASE_FILE:
-            set_string(cfg->encryption_passphrase_file, value, len);
-            break;
-        case OPT_LOG_LEVEL:
-            cfg->log_level = (enum log_level) choice;
-            break;
-        case OPT_PGDATA:
-            set_string(cfg->pgdata, value, len);
-            break;
-        case OPT_RETRY_ATTEMPTS:
-            cfg->retry_attempts = (int) num;
-            break;
-        case OPT_RETRY_DELAY_MS:
-            cfg->retry_delay_ms = (int) num;
-            break;
-        case OPT_ENCRYPTION_KEY_CACHE:
-            set_string(cfg->encryption_key_cache, value, len);
-            break;
-        case OPT_S3_ENDPOINT:
-            set_string(cfg->s3.endpoint, value, len);
-            break;
-        case OPT_S3_REGION:
-            SET_BOUNDED(cfg->s3.region);
-            break;
-        case OPT_S3_URI_STYLE:
-            cfg->s3.uri_style = (enum cfg_uri_style) choice;
-            break;
-        case OPT_S3_ACCESS_KEY_ID:
-            SET_BOUNDED(cfg->s3.access_key_id);
-            break;
-        case OPT_S3_SECRET_ACCESS_KEY:
-            SET_BOUNDED(cfg->s3.secret_access_key);
-            break;
-        case OPT_S3_SESSION_TOKEN:
-            set_string(cfg->s3.session_token, value, len);
-            break;
-        case OPT_S3_CA_FILE:
-            set_string(cfg->s3.ca_file, value, len);
-            break;
-        case OPT_S3_VERIFY_TLS:
-            cfg->s3.verify_tls = choice != 0;
-            break;
-        case OPT_S3_STORAGE_CLASS:
-            SET_BOUNDED(cfg->s3.storage_class);
-            break;
-        case OPT_S3_SSE:
-            cfg->s3.sse = (enum cfg_sse) choice;
-            break;
-        case OPT_S3_SSE_KMS_KEY_ID:
-            SET_BOUNDED(cfg->s3.sse_kms_key_id);
-            break;
-        case OPT_S3_PART_SIZE:
-            if (size < 5ULL * 1024 * 1024 || size > 5ULL * 1024 * 1024 * 1024)
-            {
-                describe(idx, w, subject, sizeof(subject));
-                err_set(err, WS_ECONFIG, "invalid value for %s: \"%s\" is outside 5MB .. 5GB",
-                        subject, value);
-                err_hint(err, "S3 parts other than the last must be at least 5 MiB and at most 5 GiB.");
-                goto out;
-            }
-            cfg->s3.part_size = size;
-            break;
-        case OPT_S3_CONNECT_TIMEOUT:
-            cfg->s3.connect_timeout = (int) num;
-            break;
-        case OPT_S3_TIMEOUT:
-            cfg->s3.timeout = (int) num;
-            break;
-        case OPT_S3_MAX_RETRIES:
-            cfg->s3.max_retries = (int) num;
-            break;
-        case OPT_PG_CONNINFO:
-            set_string(cfg->pg_conninfo, value, len);
-            break;
-        case OPT_BACKUP_WAL_TIMEOUT:
-            cfg->backup_wal_timeout = (int) num;
-            break;
-        case OPT_BACKUP_PART_SIZE:
-            if (size < 16ULL * 1024 * 1024 || size > 64ULL * 1024 * 1024 * 1024)
-            {
-                describe(idx, w, subject, sizeof(subject));
-                err_set(err, WS_ECONFIG, "invalid value for %s: \"%s\" is outside 16MB .. 64GB",
-                        subject, value);
-                goto out;
-            }
-            cfg->backup_part_size = size;
-            break;
-        case OPT_RECOVER_JOBS:
-            cfg->recover_jobs = (int) num;
-            break;
-        case OPT_COUNT:
-            err_set(err, WS_EINTERNAL, "option index %d out of range", idx);
-            goto out;
-    }
+        return too_long(idx, w, len, CFG_MAX_VALUE - 1, err);
+    if (cfg_types[o->type].parse(idx, value, (char *) cfg + o->offset, w, err) < 0)
+        return -1;
     cfg->source[idx] = w->src;
     /* remembered even if a later source overrides it: the file still holds
      * a secret and must not be readable by others */
-    if (cfg_option_table[idx].secret && w->src == CFG_SRC_FILE && len > 0)
-        snprintf(cfg->config_file_secret, sizeof(cfg->config_file_secret), "%s",
-                 cfg_option_table[idx].name);
-    rc = 0;
-out:
-    return rc;
+    if (o->secret && w->src == CFG_SRC_FILE && len > 0)
+        snprintf(cfg->config_file_secret, sizeof(cfg->config_file_secret), "%s", o->name);
+    return 0;
 }
 
 /* ---- configuration file ------------------------------------------------ */
-
-static bool
-is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
-
-static bool
-is_key_start(char c)
-{
-    return isalpha((unsigned char) c) || c == '_';
-}
-
-static bool
-is_key_char(char c)
-{
-    return isalnum((unsigned char) c) || c == '_';
-}
-
-static char *
-skip_blanks(char *p)
-{
-    while (is_blank(*p))
-        p++;
-    return p;
-}
 
 /* syntax error near the token at p (at most `max` bytes of it), or near end of line */
 static int
@@ -683,234 +536,102 @@ syntax_error(struct ws_err *err, const char *file, int lineno, const char *p, si
     if (*p == '\0')
         return err_set(err, WS_ECONFIG, "syntax error in file \"%s\" line %d, near end of line",
                        file, lineno);
-    while (p[n] != '\0' && !is_blank(p[n]) && n < max)
+    while (p[n] != '\0' && !kv_is_blank(p[n]) && n < max)
         n++;
     return err_set(err, WS_ECONFIG, "syntax error in file \"%s\" line %d, near token \"%.*s\"",
                    file, lineno, (int) n, p);
-}
-
-/*
- * Parse one quoted value in place.  *pp points at the opening quote; on
- * success *pp is past the closing quote and the unescaped value starts at the
- * returned pointer, NUL-terminated.  Doubled quotes and backslash escapes
- * (\b \f \n \r \t, anything else stands for itself) as in postgresql.conf.
- */
-static char *
-parse_quoted(char **pp)
-{
-    char        quote = **pp;
-    char       *in = *pp + 1;
-    char       *start = in;
-    char       *out = in;
-
-    for (;;)
-    {
-        char        c = *in;
-
-        if (c == '\0' || (c == '\\' && in[1] == '\0'))
-        {
-            start = NULL;       /* unterminated */
-            goto out;
-        }
-        if (c == quote && in[1] == quote)
-        {
-            *out++ = quote;
-            in += 2;
-        }
-        else if (c == quote)
-        {
-            in++;
-            break;
-        }
-        else if (c == '\\')
-        {
-            switch (in[1])
-            {
-                case 'b': *out++ = '\b'; break;
-                case 'f': *out++ = '\f'; break;
-                case 'n': *out++ = '\n'; break;
-                case 'r': *out++ = '\r'; break;
-                case 't': *out++ = '\t'; break;
-                default: *out++ = in[1]; break;
-            }
-            in += 2;
-        }
-        else
-            *out++ = *in++;
-    }
-    /* out is at or before the closing quote, so this clobbers nothing unread */
-    *out = '\0';
-    *pp = in;
-out:
-    return start;
 }
 
 /* One line of the file: blank, comment, or key [=] value [# comment]. */
 static int
 parse_line(struct cfg *cfg, char *line, const char *file, int lineno, struct ws_err *err)
 {
-    struct where w = {CFG_SRC_FILE, file, lineno};
-    char       *p = skip_blanks(line);
-    char       *key;
-    char       *value;
-    size_t      keylen;
+    struct where w = {CFG_SRC_FILE, file, lineno, NULL, 0};
+    struct kv_pair kv;
+    enum kv_status st = kv_parse(line, 0, &kv);
+    const char *name;
     int         idx;
-    int         rc = -1;
 
-    if (*p == '\0' || *p == '#')
-    {
-        rc = 0;
-        goto out;
-    }
-    if (!is_key_start(*p))
-    {
-        syntax_error(err, file, lineno, p, 64);
-        goto out;
-    }
-    key = p;
-    while (is_key_char(*p))
-        p++;
-    keylen = (size_t) (p - key);
-    if (*p != '\0' && !is_blank(*p) && *p != '=' && *p != '#' && *p != '\'' && *p != '"')
-    {
-        /* the key and the stray character only: what follows may be a secret */
-        syntax_error(err, file, lineno, key, keylen + 1);
-        goto out;
-    }
-    idx = find_option(key, keylen, true);
+    if (st == KV_EMPTY)
+        return 0;
+    if (st == KV_BAD_KEY && kv.keylen == 0)
+        return syntax_error(err, file, lineno, kv.at, 64);
+    if (st == KV_BAD_KEY)       /* the key and the stray character only: what follows may be a secret */
+        return syntax_error(err, file, lineno, kv.key, kv.keylen + 1);
+    /* an unknown key first, whatever follows it */
+    idx = find_option(kv.key, kv.keylen, true);
     if (idx < 0)
+        return err_set(err, WS_ECONFIG,
+                       "unrecognized configuration parameter \"%.*s\" in file \"%s\" line %d",
+                       (int) (kv.keylen > 128 ? 128 : kv.keylen), kv.key, file, lineno);
+    name = cfg_option_table[idx].name;
+    switch (st)
     {
-        err_set(err, WS_ECONFIG,
-                "unrecognized configuration parameter \"%.*s\" in file \"%s\" line %d",
-                (int) (keylen > 128 ? 128 : keylen), key, file, lineno);
-        goto out;
+        case KV_NO_VALUE:
+            return syntax_error(err, file, lineno, "", 0);
+        case KV_UNTERMINATED:
+            return err_set(err, WS_ECONFIG,
+                           "unterminated quoted string for parameter \"%s\" in file \"%s\" line %d",
+                           name, file, lineno);
+        case KV_TRAILING:
+            /* never quote a secret's text back, not even a piece of it */
+            if (cfg_option_table[idx].secret)
+                err_set(err, WS_ECONFIG,
+                        "syntax error in file \"%s\" line %d, after the value of parameter \"%s\"",
+                        file, lineno, name);
+            else
+                syntax_error(err, file, lineno, kv.at, 64);
+            err_hint(err, "Quote values that contain spaces, quotes or '#'.");
+            return -1;
+        default:
+            break;
     }
-
-    p = skip_blanks(p);
-    if (*p == '=')
-        p = skip_blanks(p + 1);
-    if (*p == '\0' || *p == '#')
-    {
-        syntax_error(err, file, lineno, "", 0);
-        goto out;
-    }
-
-    if (*p == '\'' || *p == '"')
-    {
-        value = parse_quoted(&p);
-        if (value == NULL)
-        {
-            err_set(err, WS_ECONFIG,
-                    "unterminated quoted string for parameter \"%s\" in file \"%s\" line %d",
-                    cfg_option_table[idx].name, file, lineno);
-            goto out;
-        }
-    }
-    else
-    {
-        value = p;
-        while (*p != '\0' && !is_blank(*p) && *p != '#' && *p != '\'' && *p != '"')
-            p++;
-        if (*p == '#')
-            *p = '\0';         /* the rest is a comment */
-        else if (is_blank(*p))
-            *p++ = '\0';
-    }
-
-    p = skip_blanks(p);
-    if (*p != '\0' && *p != '#')
-    {
-        /* never quote a secret's text back, not even a piece of it */
-        if (cfg_option_table[idx].secret)
-            err_set(err, WS_ECONFIG,
-                    "syntax error in file \"%s\" line %d, after the value of parameter \"%s\"",
-                    file, lineno, cfg_option_table[idx].name);
-        else
-            syntax_error(err, file, lineno, p, 64);
-        err_hint(err, "Quote values that contain spaces, quotes or '#'.");
-        goto out;
-    }
-
-    rc = assign(cfg, idx, value, &w, err);
-out:
-    return rc;
+    return assign(cfg, idx, kv.value, &w, err);
 }
 
 /*
  * Read `path` into cfg.  A missing file is skipped when `optional` (the
- * default location) and an error otherwise.  The line buffer and the stdio
- * buffer may hold a passphrase, so both are wiped.
+ * default location) and an error otherwise.  The buffer may hold a
+ * passphrase: smallfile_free wipes it.
  */
 static int
 read_file(struct cfg *cfg, const char *path, bool optional, struct ws_err *err)
 {
-    FILE       *f = NULL;
-    char        iobuf[BUFSIZ];
-    char       *line = NULL;
-    size_t      cap = 0;
-    ssize_t     n;
-    int         lineno = 0;
+    char       *text = NULL;
+    size_t      len = 0;
+    struct kv_lines it;
+    char       *line;
+    size_t      n;
     int         rc = -1;
 
     if (strlen(path) >= sizeof(cfg->config_file))
+        return err_set(err, WS_ECONFIG, "configuration file name is too long (maximum %d bytes)",
+                       CFG_MAX_VALUE - 1);
+    if (smallfile_read(path, "configuration file", CFG_MAX_FILE, WS_ECONFIG, NULL, &text, &len,
+                       err) < 0)
     {
-        err_set(err, WS_ECONFIG, "configuration file name is too long (maximum %d bytes)",
-                CFG_MAX_VALUE - 1);
-        goto out;
-    }
-    f = fopen(path, "re");
-    if (f == NULL)
-    {
-        if (optional && errno == ENOENT)
+        if (optional && text == NULL && err->sys_errno == ENOENT)
         {
+            err_clear(err);
             rc = 0;
-            goto out;
         }
-        err_set_errno(err, WS_ECONFIG, errno, "could not open configuration file \"%s\"", path);
-        goto out;
-    }
-    setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
-    /* start large so a typical line never makes getline move the buffer */
-    cap = 2 * CFG_MAX_VALUE + 256;
-    line = malloc(cap);
-    if (line == NULL)
-    {
-        err_set(err, WS_EINTERNAL, "out of memory");
         goto out;
     }
     set_string(cfg->config_file, path, strlen(path));
-
-    errno = 0;
-    while ((n = getline(&line, &cap, f)) >= 0)
+    kv_lines_init(&it, text, len);
+    while ((line = kv_lines_next(&it, &n)) != NULL)
     {
-        lineno++;
-        if (memchr(line, '\0', (size_t) n) != NULL)
+        if (memchr(line, '\0', n) != NULL)
         {
-            err_set(err, WS_ECONFIG, "invalid NUL byte in file \"%s\" line %d", path, lineno);
+            err_set(err, WS_ECONFIG, "invalid NUL byte in file \"%s\" line %d", path, it.lineno);
             goto out;
         }
-        if (n > 0 && line[n - 1] == '\n')
-            line[n - 1] = '\0';
-        if (parse_line(cfg, line, path, lineno, err) < 0)
+        if (parse_line(cfg, line, path, it.lineno, err) < 0)
             goto out;
-        errno = 0;
-    }
-    if (ferror(f))
-    {
-        err_set_errno(err, WS_ECONFIG, errno ? errno : EIO,
-                      "could not read configuration file \"%s\"", path);
-        goto out;
     }
     rc = 0;
 out:
-    if (line != NULL)
-    {
-        OPENSSL_cleanse(line, cap);
-        free(line);
-    }
-    if (f != NULL)
-        fclose(f);
-    OPENSSL_cleanse(iobuf, sizeof(iobuf));
+    smallfile_free(text, len);
     return rc;
 }
 
@@ -919,9 +640,8 @@ out:
 static int
 load_env(struct cfg *cfg, struct ws_err *err)
 {
-    struct where w = {CFG_SRC_ENV, NULL, 0};
+    struct where w = {CFG_SRC_ENV, NULL, 0, NULL, 0};
     size_t      plen = strlen(ENV_PREFIX);
-    int         rc = -1;
 
     /* unknown WALSHIP_* names are errors, like unknown keys in the file */
     for (char **e = environ; e != NULL && *e != NULL; e++)
@@ -948,7 +668,7 @@ load_env(struct cfg *cfg, struct ws_err *err)
                     (int) (namelen > 128 ? 128 : namelen), *e);
             err_hint(err, "Walship reads %s and %s<KEY> for each configuration key; "
                      "see --help for the keys.", ENV_CONFIG, ENV_PREFIX);
-            goto out;
+            return -1;
         }
     }
 
@@ -960,11 +680,9 @@ load_env(struct cfg *cfg, struct ws_err *err)
         env_name(i, name, sizeof(name));
         value = getenv(name);
         if (value != NULL && assign(cfg, i, value, &w, err) < 0)
-            goto out;
+            return -1;
     }
-    rc = 0;
-out:
-    return rc;
+    return 0;
 }
 
 /* ---- cfg_load ---------------------------------------------------------- */
@@ -1010,7 +728,7 @@ refuse_argv_secret(int idx, struct ws_err *err)
             key);
     err_detail(err, "Command-line arguments are visible to every local user (ps), and "
                "PostgreSQL shows archive_command and restore_command in pg_settings.");
-    if (idx == OPT_ENCRYPTION_PASSPHRASE)
+    if (cfg_option_table[idx].offset == offsetof(struct cfg, encryption_passphrase))
         err_hint(err, "Set %s in the configuration file (mode 0600) or in the environment "
                  "variable %s, or put the passphrase in a file named by "
                  "encryption_passphrase_file.", key, env);
@@ -1020,13 +738,36 @@ refuse_argv_secret(int idx, struct ws_err *err)
     return -1;
 }
 
+/* The enabled alias spelled by name[0..len) ("jobs"), or by the letter c when len is 0. */
+static int
+find_alias(const bool *enabled, const char *name, size_t len, char c)
+{
+    for (int i = 0; i < OPT_COUNT; i++)
+    {
+        const struct cfg_option *o = &cfg_option_table[i];
+
+        if (!enabled[i])
+            continue;
+        if (len == 0 ? o->alias_short != 0 && o->alias_short == c
+            : o->alias != NULL && strlen(o->alias) == len && strncmp(o->alias, name, len) == 0)
+            return i;
+    }
+    return -1;
+}
+
 int
-cfg_load(struct cfg *cfg, int argc, char **argv, char ***rest, int *nrest,
-         struct ws_err *err)
+cfg_load(struct cfg *cfg, int argc, char **argv, char ***rest, int *nrest, struct ws_err *err)
+{
+    return cfg_load_aliases(cfg, argc, argv, NULL, rest, nrest, err);
+}
+
+int
+cfg_load_aliases(struct cfg *cfg, int argc, char **argv, const char *const *aliases,
+                 char ***rest, int *nrest, struct ws_err *err)
 {
     struct argv_setting *settings = NULL;
-    struct where w_argv = {CFG_SRC_ARGV, NULL, 0};
-    struct where w_default = {CFG_SRC_DEFAULT, NULL, 0};
+    struct where w_default = {CFG_SRC_DEFAULT, NULL, 0, NULL, 0};
+    bool        enabled[CFG_MAX_KEYS] = {false};
     char      **left = NULL;
     int         nleft = 0;
     int         nsettings = 0;
@@ -1042,6 +783,19 @@ cfg_load(struct cfg *cfg, int argc, char **argv, char ***rest, int *nrest,
     memset(cfg, 0, sizeof(*cfg));
     if (argc < 0)
         argc = 0;
+
+    for (const char *const *a = aliases; a != NULL && *a != NULL; a++)
+    {
+        int         idx = find_option(*a, strlen(*a), false);
+
+        if (idx < 0 || cfg_option_table[idx].secret ||
+            (cfg_option_table[idx].alias == NULL && cfg_option_table[idx].alias_short == 0))
+        {
+            err_set(err, WS_EINTERNAL, "configuration key \"%s\" has no command-line alias", *a);
+            goto out;
+        }
+        enabled[idx] = true;
+    }
 
     for (int i = 0; i < OPT_COUNT; i++)
         if (assign(cfg, i, cfg_option_table[i].def, &w_default, err) < 0)
@@ -1059,44 +813,62 @@ cfg_load(struct cfg *cfg, int argc, char **argv, char ***rest, int *nrest,
     for (int i = 1; i < argc; i++)
     {
         const char *arg = argv[i];
-        const char *name;
-        const char *eq;
-        const char *value;
-        size_t      namelen;
-        bool        is_config;
-        int         idx = -1;
+        const char *value = NULL;
+        size_t      flaglen;
+        bool        is_config = false;
+        int         idx;
 
-        if (options_done || strncmp(arg, "--", 2) != 0 || strcmp(arg, "--") == 0)
+        if (options_done || arg[0] != '-' || arg[1] == '\0' || strcmp(arg, "--") == 0)
         {
             if (strcmp(arg, "--") == 0)
                 options_done = true;
             left[nleft++] = argv[i];
             continue;
         }
-        name = arg + 2;
-        eq = strchr(name, '=');
-        namelen = eq != NULL ? (size_t) (eq - name) : strlen(name);
-        idx = argv_secret(name, namelen);
-        if (idx >= 0)
+        if (arg[1] != '-')
         {
-            refuse_argv_secret(idx, err);
-            goto out;
+            /* -x: a short alias ("-j N", "-jN"), or the executable's own flag */
+            idx = find_alias(enabled, NULL, 0, arg[1]);
+            if (idx < 0)
+            {
+                left[nleft++] = argv[i];
+                continue;
+            }
+            flaglen = 2;
+            if (arg[2] != '\0')
+                value = arg + 2;
         }
-        is_config = namelen == 6 && strncmp(name, "config", 6) == 0;
-        if (!is_config)
-            idx = find_option(name, namelen, false);
-        if (!is_config && idx < 0)
-        {
-            left[nleft++] = argv[i];    /* the executable's own flag */
-            continue;
-        }
-        if (eq != NULL)
-            value = eq + 1;
-        else if (i + 1 < argc)
-            value = argv[++i];
         else
         {
-            err_set(err, WS_ECONFIG, "option --%.*s requires a value", (int) namelen, name);
+            const char *name = arg + 2;
+            const char *eq = strchr(name, '=');
+            size_t      namelen = eq != NULL ? (size_t) (eq - name) : strlen(name);
+
+            idx = argv_secret(name, namelen);
+            if (idx >= 0)
+            {
+                refuse_argv_secret(idx, err);
+                goto out;
+            }
+            is_config = namelen == 6 && strncmp(name, "config", 6) == 0;
+            if (!is_config)
+                idx = find_option(name, namelen, false);
+            if (!is_config && idx < 0)
+                idx = find_alias(enabled, name, namelen, 0);
+            if (!is_config && idx < 0)
+            {
+                left[nleft++] = argv[i];    /* the executable's own flag */
+                continue;
+            }
+            flaglen = 2 + namelen;
+            if (eq != NULL)
+                value = eq + 1;
+        }
+        if (value == NULL && i + 1 < argc)
+            value = argv[++i];
+        else if (value == NULL)
+        {
+            err_set(err, WS_ECONFIG, "option %.*s requires a value", (int) flaglen, arg);
             goto out;
         }
         if (is_config)
@@ -1105,6 +877,8 @@ cfg_load(struct cfg *cfg, int argc, char **argv, char ***rest, int *nrest,
         {
             settings[nsettings].idx = idx;
             settings[nsettings].value = value;
+            settings[nsettings].flag = arg;
+            settings[nsettings].flaglen = flaglen;
             nsettings++;
         }
     }
@@ -1123,8 +897,12 @@ cfg_load(struct cfg *cfg, int argc, char **argv, char ***rest, int *nrest,
         goto out;
 
     for (int i = 0; i < nsettings; i++)
-        if (assign(cfg, settings[i].idx, settings[i].value, &w_argv, err) < 0)
+    {
+        struct where w = {CFG_SRC_ARGV, NULL, 0, settings[i].flag, settings[i].flaglen};
+
+        if (assign(cfg, settings[i].idx, settings[i].value, &w, err) < 0)
             goto out;
+    }
 
     left[nleft] = NULL;
     if (rest != NULL)
@@ -1145,6 +923,22 @@ out:
 
 /* ---- cfg_validate ------------------------------------------------------ */
 
+/* Refuse a passphrase file others can read, or one that is not a file, before reading it. */
+static int
+passphrase_file_check(const char *path, const struct stat *st, struct ws_err *err)
+{
+    if (!S_ISREG(st->st_mode))
+        return err_set(err, WS_ECONFIG, "passphrase file \"%s\" is not a regular file", path);
+    if (st->st_mode & 077)
+    {
+        err_set(err, WS_ECONFIG, "passphrase file \"%s\" is accessible by group or others", path);
+        err_detail(err, "Its permissions are %04o.", (unsigned) (st->st_mode & 07777));
+        err_hint(err, "Restrict it to its owner, for example with chmod 600.");
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * Read the passphrase file: not accessible by group/others, one trailing
  * newline (\n or \r\n) stripped, not empty.
@@ -1153,50 +947,20 @@ static int
 read_passphrase_file(struct cfg *cfg, struct ws_err *err)
 {
     const char *path = cfg->encryption_passphrase_file;
-    char        buf[CFG_MAX_VALUE + 2];
-    size_t      len = 0;
-    struct stat st;
-    int         fd;
+    char       *buf = NULL;
+    size_t      size = 0;
+    size_t      len;
+    int         r;
     int         rc = -1;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-    {
-        err_set_errno(err, WS_ECONFIG, errno, "could not open passphrase file \"%s\"", path);
+    /* the longest passphrase and its "\r\n" */
+    r = smallfile_read(path, "passphrase file", CFG_MAX_VALUE + 1, WS_ECONFIG,
+                       passphrase_file_check, &buf, &size, err);
+    if (r == -2)
+        goto too_long;
+    if (r < 0)
         goto out;
-    }
-    if (fstat(fd, &st) < 0)
-    {
-        err_set_errno(err, WS_ECONFIG, errno, "could not stat passphrase file \"%s\"", path);
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode))
-    {
-        err_set(err, WS_ECONFIG, "passphrase file \"%s\" is not a regular file", path);
-        goto out;
-    }
-    if (st.st_mode & 077)
-    {
-        err_set(err, WS_ECONFIG, "passphrase file \"%s\" is accessible by group or others", path);
-        err_detail(err, "Its permissions are %04o.", (unsigned) (st.st_mode & 07777));
-        err_hint(err, "Restrict it to its owner, for example with chmod 600.");
-        goto out;
-    }
-    while (len < sizeof(buf))
-    {
-        ssize_t     n = read(fd, buf + len, sizeof(buf) - len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-        {
-            err_set_errno(err, WS_ECONFIG, errno, "could not read passphrase file \"%s\"", path);
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t) n;
-    }
+    len = size;
     if (len > 0 && buf[len - 1] == '\n')
     {
         len--;
@@ -1204,11 +968,7 @@ read_passphrase_file(struct cfg *cfg, struct ws_err *err)
             len--;
     }
     if (len >= CFG_MAX_VALUE)
-    {
-        err_set(err, WS_ECONFIG, "passphrase in file \"%s\" is too long (maximum %d bytes)",
-                path, CFG_MAX_VALUE - 1);
-        goto out;
-    }
+        goto too_long;
     if (len == 0)
     {
         err_set(err, WS_ECONFIG, "passphrase file \"%s\" is empty", path);
@@ -1221,10 +981,12 @@ read_passphrase_file(struct cfg *cfg, struct ws_err *err)
     }
     set_string(cfg->encryption_passphrase, buf, len);
     rc = 0;
+    goto out;
+too_long:
+    err_set(err, WS_ECONFIG, "passphrase in file \"%s\" is too long (maximum %d bytes)",
+            path, CFG_MAX_VALUE - 1);
 out:
-    if (fd >= 0)
-        close(fd);
-    OPENSSL_cleanse(buf, sizeof(buf));
+    smallfile_free(buf, size);
     return rc;
 }
 
@@ -1237,7 +999,7 @@ cfg_validate(struct cfg *cfg, bool need_repo, struct ws_err *err)
      * keeps this function safe to call twice.
      */
     bool        direct = cfg->encryption_passphrase[0] != '\0' &&
-        cfg->source[OPT_ENCRYPTION_PASSPHRASE] != CFG_SRC_DEFAULT;
+        cfg_source_of(cfg, "encryption_passphrase") != CFG_SRC_DEFAULT;
     bool        from_file = cfg->encryption_passphrase_file[0] != '\0';
     int         level = cfg->compression_level;
     int         rc = -1;
@@ -1313,92 +1075,12 @@ out:
 const char *
 cfg_value_text(const struct cfg *cfg, int idx, char *buf, size_t size)
 {
-    switch ((enum opt_index) idx)
-    {
-        case OPT_REPO:
-            return cfg->repo;
-        case OPT_COMPRESSION:
-            return cfg_compression_name(cfg->compression);
-        case OPT_COMPRESSION_LEVEL:
-            if (cfg->compression_level == -1)
-                return "";
-            snprintf(buf, size, "%d", cfg->compression_level);
-            return buf;
-        case OPT_COMPRESSION_THREADS:
-            snprintf(buf, size, "%d", cfg->compression_threads);
-            return buf;
-        case OPT_ENCRYPTION:
-            return cfg_encryption_name(cfg->encryption);
-        case OPT_ENCRYPTION_PASSPHRASE:
-            return cfg->encryption_passphrase;     /* cfg_print masks secrets */
-        case OPT_ENCRYPTION_PASSPHRASE_FILE:
-            return cfg->encryption_passphrase_file;
-        case OPT_LOG_LEVEL:
-            return log_level_name(cfg->log_level);
-        case OPT_PGDATA:
-            return cfg->pgdata;
-        case OPT_RETRY_ATTEMPTS:
-            snprintf(buf, size, "%d", cfg->retry_attempts);
-            return buf;
-        case OPT_RETRY_DELAY_MS:
-            snprintf(buf, size, "%d", cfg->retry_delay_ms);
-            return buf;
-        case OPT_ENCRYPTION_KEY_CACHE:
-            return cfg->encryption_key_cache;
-        case OPT_S3_ENDPOINT:
-            return cfg->s3.endpoint;
-        case OPT_S3_REGION:
-            return cfg->s3.region;
-        case OPT_S3_URI_STYLE:
-            return cfg->s3.uri_style == CFG_URI_PATH ? "path"
-                : cfg->s3.uri_style == CFG_URI_VIRTUAL ? "virtual" : "auto";
-        case OPT_S3_ACCESS_KEY_ID:
-            return cfg->s3.access_key_id;
-        case OPT_S3_SECRET_ACCESS_KEY:
-            return cfg->s3.secret_access_key;
-        case OPT_S3_SESSION_TOKEN:
-            return cfg->s3.session_token;
-        case OPT_S3_CA_FILE:
-            return cfg->s3.ca_file;
-        case OPT_S3_VERIFY_TLS:
-            return cfg->s3.verify_tls ? "on" : "off";
-        case OPT_S3_STORAGE_CLASS:
-            return cfg->s3.storage_class;
-        case OPT_S3_SSE:
-            return cfg->s3.sse == CFG_SSE_AES256 ? "AES256" : cfg->s3.sse == CFG_SSE_KMS ? "aws:kms" : "";
-        case OPT_S3_SSE_KMS_KEY_ID:
-            return cfg->s3.sse_kms_key_id;
-        case OPT_S3_PART_SIZE:
-            snprintf(buf, size, "%lluMB", (unsigned long long) (cfg->s3.part_size >> 20));
-            if ((cfg->s3.part_size & ((1u << 20) - 1)) != 0)
-                snprintf(buf, size, "%llu", (unsigned long long) cfg->s3.part_size);
-            return buf;
-        case OPT_S3_CONNECT_TIMEOUT:
-            snprintf(buf, size, "%d", cfg->s3.connect_timeout);
-            return buf;
-        case OPT_S3_TIMEOUT:
-            snprintf(buf, size, "%d", cfg->s3.timeout);
-            return buf;
-        case OPT_S3_MAX_RETRIES:
-            snprintf(buf, size, "%d", cfg->s3.max_retries);
-            return buf;
-        case OPT_PG_CONNINFO:
-            return cfg->pg_conninfo;
-        case OPT_BACKUP_WAL_TIMEOUT:
-            snprintf(buf, size, "%d", cfg->backup_wal_timeout);
-            return buf;
-        case OPT_BACKUP_PART_SIZE:
-            snprintf(buf, size, "%lluMB", (unsigned long long) (cfg->backup_part_size >> 20));
-            if ((cfg->backup_part_size & ((1u << 20) - 1)) != 0)
-                snprintf(buf, size, "%llu", (unsigned long long) cfg->backup_part_size);
-            return buf;
-        case OPT_RECOVER_JOBS:
-            snprintf(buf, size, "%d", cfg->recover_jobs);
-            return buf;
-        case OPT_COUNT:
-            break;
-    }
-    return "";
+    const struct cfg_option *o;
+
+    if (idx < 0 || idx >= OPT_COUNT)
+        return "";
+    o = &cfg_option_table[idx];
+    return cfg_types[o->type].format(o, (const char *) cfg + o->offset, buf, size);
 }
 
 /* Write s single-quoted so the output reads back as a configuration file. */
@@ -1427,6 +1109,8 @@ print_quoted(FILE *out, const char *s)
 void
 cfg_print(const struct cfg *cfg, FILE *out)
 {
+    int         passphrase = index_of_field(offsetof(struct cfg, encryption_passphrase));
+
     for (int i = 0; i < OPT_COUNT; i++)
     {
         const char *name = cfg_option_table[i].name;
@@ -1443,7 +1127,7 @@ cfg_print(const struct cfg *cfg, FILE *out)
         switch (cfg->source[i])
         {
             case CFG_SRC_DEFAULT:
-                if (i == OPT_ENCRYPTION_PASSPHRASE && value[0] != '\0')
+                if (i == passphrase && value[0] != '\0')
                     fputs("encryption_passphrase_file\n", out);
                 else
                     fputs("default\n", out);

@@ -110,13 +110,43 @@ struct cfg
     enum cfg_source source[CFG_MAX_KEYS];          /* per option-table index */
 };
 
-/* One row of the option table (exported for --help and docs checks). */
+/* How a key's value is parsed, checked, stored and printed (cfg.c has one routine each). */
+enum cfg_type
+{
+    CFG_T_STRING,               /* char[size]: the text as given */
+    CFG_T_INT,                  /* int in [min, max] */
+    CFG_T_INT_OR_EMPTY,         /* the same, or "" for -1 (the algorithm's default) */
+    CFG_T_ENUM,                 /* an enum (int-sized): one of names, case ignored */
+    CFG_T_BOOL,                 /* bool: on/off, true/false, yes/no, 1/0 */
+    CFG_T_SIZE                  /* uint64_t bytes in [min, max]; kB, MB, GB, TB (1024-based) */
+};
+
+/* A name an enum key accepts, and the value it stands for. */
+struct cfg_name
+{
+    const char *name;
+    int         value;
+};
+
+/*
+ * One row of the option table: everything about one key.  Its environment
+ * variable is always WALSHIP_<NAME> in upper case (cfg.c env_name).
+ */
 struct cfg_option
 {
     const char *name;           /* key, lower case: "compression_level" */
     const char *def;            /* default as text, "" for empty */
     const char *help;           /* one line */
     bool        secret;         /* masked in --print-config, refused on argv */
+    enum cfg_type type;
+    size_t      offset;         /* of the field in struct cfg */
+    size_t      size;           /* of the field */
+    int64_t     min;            /* CFG_T_INT*, CFG_T_SIZE: accepted range */
+    int64_t     max;
+    const struct cfg_name *names;   /* CFG_T_ENUM: {NULL, 0}-terminated */
+    const char *range_hint;     /* CFG_T_SIZE: hint when outside min .. max, or NULL */
+    const char *alias;          /* command-line alias ("jobs" for --jobs), or NULL */
+    char        alias_short;    /* short alias ('j' for -j), or 0 */
 };
 
 const struct cfg_option *cfg_options(int *n);
@@ -134,6 +164,22 @@ const struct cfg_option *cfg_options(int *n);
  */
 int         cfg_load(struct cfg *cfg, int argc, char **argv, char ***rest, int *nrest,
                      struct ws_err *err);
+
+/*
+ * cfg_load for an executable that accepts the command-line aliases of the
+ * keys named in aliases (NULL-terminated; NULL for none): each such row's
+ * alias sets the key like --key does, with source "command line", in the
+ * forms --alias=V, --alias V, -a V and -aV.  An unknown key or a key
+ * without an alias in aliases is WS_EINTERNAL (a bug in the executable).
+ */
+int         cfg_load_aliases(struct cfg *cfg, int argc, char **argv, const char *const *aliases,
+                             char ***rest, int *nrest, struct ws_err *err);
+
+/* The row of key name, or NULL. */
+const struct cfg_option *cfg_option_find(const char *name);
+
+/* Where the value of key name came from (CFG_SRC_DEFAULT for an unknown name). */
+enum cfg_source cfg_source_of(const struct cfg *cfg, const char *name);
 
 /*
  * Validate values that need cross-checks and resolve the passphrase:
