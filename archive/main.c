@@ -17,27 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-usage(FILE *out)
-{
-    fprintf(out,
-            "walship-archive archives one WAL file into a walship repository.\n\n"
-            "Usage:\n  walship-archive [OPTION]... PATH NAME\n\n"
-            "  PATH and NAME are PostgreSQL's %%p and %%f:\n"
-            "    archive_command = 'walship-archive %%p %%f'\n\n"
-            "Options:\n"
-            "  --config=FILE      configuration file (default $WALSHIP_CONFIG, else %s)\n"
-            "  --print-config     print the effective configuration (secrets masked) and exit\n"
-            "  --help             show this help and exit\n"
-            "  --version          show the version and exit\n\n"
-            "Configuration keys (also WALSHIP_<KEY> and --key=value):\n", CFG_DEFAULT_FILE);
-    cfg_print_help(out);
-}
+static const struct cli_spec spec = {
+    .progname = "walship-archive",
+    .summary = "walship-archive archives one WAL file into a walship repository.",
+    .synopsis = "[OPTION]... PATH NAME",
+    .notes = "  PATH and NAME are PostgreSQL's %p and %f:\n"
+             "    archive_command = 'walship-archive %p %f'",
+    .npos = 2,
+    .pos_names = "%p %f",
+    .exits = WS_PROG_ARCHIVE,
+};
 
 int
 main(int argc, char **argv)
 {
-    static const struct cli_spec spec = {"walship-archive", usage, 2, "%p %f"};
     struct cfg  cfg;
     struct ws_err err = WS_ERR_INIT;
     struct archive_stats st;
@@ -45,7 +38,7 @@ main(int argc, char **argv)
     int         rc;
 
     log_init(argv[0], LOG_LEVEL_INFO);
-    switch (cli_parse(&spec, argc, argv, &cfg, pos, &err))
+    switch (cli_parse(&spec, argc, argv, &cfg, NULL, pos, &err))
     {
         case CLI_DONE:
             rc = 0;

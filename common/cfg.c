@@ -377,8 +377,8 @@ parse_int(int idx, const char *value, void *field, const struct where *w, struct
     else if (num_parse_int(value, INT_MIN, INT_MAX, &v) != 0)
     {
         invalid(idx, w, value, err);
-        err_hint(err, "Parameter \"%s\" requires an integer in the range %" PRId64 " .. %" PRId64 ".",
-                 o->name, o->min, o->max);
+        err_hint(err, "Parameter \"%s\" requires an integer in the range %" PRId64 " .. %"
+                 PRId64 ".", o->name, o->min, o->max);
         return -1;
     }
     else if (v < o->min || v > o->max)
@@ -556,7 +556,8 @@ parse_line(struct cfg *cfg, char *line, const char *file, int lineno, struct ws_
         return 0;
     if (st == KV_BAD_KEY && kv.keylen == 0)
         return syntax_error(err, file, lineno, kv.at, 64);
-    if (st == KV_BAD_KEY)       /* the key and the stray character only: what follows may be a secret */
+    /* a key and the stray character after it, only: what follows may be a secret */
+    if (st == KV_BAD_KEY)
         return syntax_error(err, file, lineno, kv.key, kv.keylen + 1);
     /* an unknown key first, whatever follows it */
     idx = find_option(kv.key, kv.keylen, true);

@@ -60,8 +60,8 @@ smallfile_read(const char *path, const char *what, size_t cap, enum ws_code code
         n += (size_t) r;
         if (n > cap)
         {
-            err_set(err, code == WS_OK ? WS_EINPUT : code, "%s \"%s\" is too large (more than %zu bytes)",
-                    what, path, cap);
+            err_set(err, code == WS_OK ? WS_EINPUT : code,
+                    "%s \"%s\" is too large (more than %zu bytes)", what, path, cap);
             rc = -2;
             goto out;
         }

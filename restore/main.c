@@ -18,29 +18,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-usage(FILE *out)
-{
-    fprintf(out,
-            "walship-restore restores one WAL file from a walship repository.\n\n"
-            "Usage:\n  walship-restore [OPTION]... NAME PATH\n\n"
-            "  NAME and PATH are PostgreSQL's %%f and %%p:\n"
-            "    restore_command = 'walship-restore %%f %%p'\n\n"
-            "Options:\n"
-            "  --config=FILE      configuration file (default $WALSHIP_CONFIG, else %s)\n"
-            "  --print-config     print the effective configuration (secrets masked) and exit\n"
-            "  --help             show this help and exit\n"
-            "  --version          show the version and exit\n\n"
-            "Exit status: 0 restored, 1 not in the archive, above 125 a failure that\n"
-            "must stop recovery (see docs/exit-codes.md).\n\n"
-            "Configuration keys (also WALSHIP_<KEY> and --key=value):\n", CFG_DEFAULT_FILE);
-    cfg_print_help(out);
-}
+static const struct cli_spec spec = {
+    .progname = "walship-restore",
+    .summary = "walship-restore restores one WAL file from a walship repository.",
+    .synopsis = "[OPTION]... NAME PATH",
+    .notes = "  NAME and PATH are PostgreSQL's %f and %p:\n"
+             "    restore_command = 'walship-restore %f %p'",
+    .npos = 2,
+    .pos_names = "%f %p",
+    .exits = WS_PROG_RESTORE,
+};
 
 int
 main(int argc, char **argv)
 {
-    static const struct cli_spec spec = {"walship-restore", usage, 2, "%f %p"};
     struct cfg  cfg;
     struct ws_err err = WS_ERR_INIT;
     struct restore_stats st;
@@ -50,7 +41,7 @@ main(int argc, char **argv)
     int         rc;
 
     log_init(argv[0], LOG_LEVEL_INFO);
-    res = cli_parse(&spec, argc, argv, &cfg, pos, &err);
+    res = cli_parse(&spec, argc, argv, &cfg, NULL, pos, &err);
     /* restore_command runs in the data directory; pgdata is "" if cfg_load failed */
     prog = restore_is_standby(cfg.pgdata[0] ? cfg.pgdata : ".") ? WS_PROG_RESTORE_STANDBY
         : WS_PROG_RESTORE;
