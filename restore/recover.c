@@ -11,13 +11,11 @@
 #include "cli.h"
 #include "cli_value.h"
 #include "log.h"
-#include "pg.h"
 #include "progress.h"
 #include "recover.h"
+#include "recover_report.h"
 
-#include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* What the command line sets besides the configuration. */
@@ -137,40 +135,8 @@ main(int argc, char **argv)
     }
     else
     {
-        char        size[32];
-        const char *target = "the end of the archived WAL";
-        char        tbuf[128];
-
         progress_end(&prog);
-        progress_bytes(res.bytes, size, sizeof(size));
-        switch (o->target.kind)
-        {
-            case BACKUP_TARGET_TIME:
-                backup_time_format(o->target.time_us, tbuf, sizeof(tbuf));
-                target = tbuf;
-                break;
-            case BACKUP_TARGET_IMMEDIATE:
-                target = "the end of the backup (immediate)";
-                break;
-            case BACKUP_TARGET_END:
-                break;
-            default:
-                snprintf(tbuf, sizeof(tbuf), "%s %s", o->target.kind == BACKUP_TARGET_LSN ? "LSN" :
-                         o->target.kind == BACKUP_TARGET_XID ? "transaction" : "restore point",
-                         o->target_text);
-                target = tbuf;
-                break;
-        }
-        printf("restored backup %s (%s) into \"%s\": %" PRIu64 " files, %s in %.1f s\n",
-               res.backup.id, res.backup.label, o->target_dir, res.files, size, res.seconds);
-        printf("recovery target: %s; timeline %s", target,
-               o->target_timeline ? o->target_timeline : "latest");
-        if (o->target.kind != BACKUP_TARGET_END)
-            printf("; then %s", o->target_action ? o->target_action : "pause");
-        printf("\nwrote %s/postgresql.auto.conf (restore_command = '%s') and %s/%s\n", o->target_dir,
-               res.restore_command, o->target_dir, o->standby ? "standby.signal" : "recovery.signal");
-        printf("next step: pg_ctl -D %s start   (check port, archive_command and other settings first)\n",
-               o->target_dir);
+        recover_report_print(stdout, o, &res);
         backup_info_free(&res.backup);
         rc = 0;
     }
