@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "checksum.h"
+#include "clock.h"
 #include "wal.h"
 
 /* ControlFileData offsets for pg_control_version 1300 */
@@ -219,15 +220,6 @@ parse_pg_version(const unsigned char *buf, size_t len)
  */
 #define PGC_READ_RETRIES 10
 
-static void
-sleep_10ms(void)
-{
-    struct timespec ts = {0, 10 * 1000 * 1000L};
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 int
 pgcontrol_read(const char *pgdata, struct pg_control *out, struct ws_err *err)
 {
@@ -271,7 +263,7 @@ pgcontrol_read(const char *pgdata, struct pg_control *out, struct ws_err *err)
         }
         memcpy(last, buf, n);
         last_n = n;
-        sleep_10ms();
+        clock_sleep_ms(10);
     }
 
     /* PG_VERSION is informational: a missing file leaves pg_major at 0. */

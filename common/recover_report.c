@@ -4,6 +4,7 @@
 #include "recover_report.h"
 
 #include "backup_info.h"
+#include "pgconf_quote.h"
 #include "progress.h"
 
 #include <inttypes.h>
@@ -15,6 +16,8 @@ recover_report_print(FILE *out, const struct recover_options *o,
     char        size[32];
     const char *target = "the end of the archived WAL";
     char        tbuf[128];
+    char        quoted[PGCONF_QUOTED_MAX] = "";
+    struct ws_err e = WS_ERR_INIT;
 
     progress_bytes(res->bytes, size, sizeof(size));
     switch (o->target.kind)
@@ -41,8 +44,11 @@ recover_report_print(FILE *out, const struct recover_options *o,
             o->target_timeline ? o->target_timeline : "latest");
     if (o->target.kind != BACKUP_TARGET_END)
         fprintf(out, "; then %s", o->target_action ? o->target_action : "pause");
-    fprintf(out, "\nwrote %s/postgresql.auto.conf (restore_command = '%s') and %s/%s\n",
-            o->target_dir, res->restore_command, o->target_dir,
+    /* as the file has it, so that a path with a quote or a backslash reads the same */
+    if (pgconf_quote_value(quoted, sizeof(quoted), "restore_command", res->restore_command, &e) < 0)
+        snprintf(quoted, sizeof(quoted), "'%s'", res->restore_command);
+    fprintf(out, "\nwrote %s/postgresql.auto.conf (restore_command = %s) and %s/%s\n",
+            o->target_dir, quoted, o->target_dir,
             o->standby ? "standby.signal" : "recovery.signal");
     fprintf(out, "next step: pg_ctl -D %s start   "
             "(check port, archive_command and other settings first)\n", o->target_dir);

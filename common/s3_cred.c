@@ -20,6 +20,7 @@
  * each HTTP request uses its own curl easy handle (s3_http_call, s3_http.c).
  */
 #include "s3_cred.h"
+#include "smallfile.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -192,64 +193,18 @@ trim(char *s)
 }
 
 /*
- * Read a whole small file into a new NUL-terminated buffer (*lenp bytes, not
- * counting the NUL; release with wipe_buf).  Returns 0; -1 with errno set
- * when it cannot be opened or read; -2 when it is larger than cap, so that a
- * path pointing at /dev/zero or a huge file costs a bounded read.
+ * A whole small file (smallfile.c) as read_small_file's callers expect it:
+ * 0; -1 with errno set when it cannot be opened or read; -2 when it is
+ * larger than cap.  Release the buffer with wipe_buf.
  */
 static int
 read_small_file(const char *path, size_t cap, char **bufp, size_t *lenp)
 {
-    char       *buf = NULL;
-    size_t      len = 0;
-    int         fd;
-    int         rc = -1;
-    int         e = 0;
+    struct ws_err e = WS_ERR_INIT;
+    int         rc = smallfile_read(path, "file", cap, WS_OK, NULL, bufp, lenp, &e);
 
-    *bufp = NULL;
-    *lenp = 0;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-        return -1;
-    if ((buf = malloc(cap + 1)) == NULL)
-    {
-        e = ENOMEM;
-        goto out;
-    }
-    for (;;)
-    {
-        ssize_t     n = read(fd, buf + len, cap + 1 - len);
-
-        if (n < 0)
-        {
-            if (errno == EINTR)
-                continue;
-            e = errno;
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t) n;
-        if (len > cap)
-        {
-            rc = -2;
-            goto out;
-        }
-    }
-    buf[len] = '\0';
-    *bufp = buf;
-    *lenp = len;
-    buf = NULL;
-    rc = 0;
-
-out:
-    if (buf != NULL)
-    {
-        OPENSSL_cleanse(buf, len);
-        free(buf);
-    }
-    close(fd);
     if (rc == -1)
-        errno = e;
+        errno = e.sys_errno ? e.sys_errno : EIO;
     return rc;
 }
 

@@ -45,6 +45,14 @@ Test(recover_report, targets)
               "%s", out);
     cr_assert(strstr(out, "wrote /data/new/postgresql.auto.conf (restore_command = "
                      "'walship-restore %f %p') and /data/new/recovery.signal\n") != NULL, "%s", out);
+    free(out);
+
+    /* the command as postgresql.auto.conf holds it: quotes doubled, backslashes too */
+    snprintf(res.restore_command, sizeof(res.restore_command),
+             "'/opt/o'\\''b\\r/walship-restore' %%f %%p");
+    out = report(&o, &res);
+    cr_assert(strstr(out, "(restore_command = '''/opt/o''\\\\''''b\\\\r/walship-restore'' %f %p')")
+              != NULL, "%s", out);
     cr_assert(strstr(out, "next step: pg_ctl -D /data/new start") != NULL, "%s", out);
     free(out);
 
