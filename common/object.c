@@ -368,12 +368,59 @@ object_header_len(const char *name)
     return (uint32_t) (OBJECT_HEADER_FIXED + strlen(name) + 4);
 }
 
+int
+object_peek_ranges(uint64_t size, const char *name, uint64_t *head_len, uint64_t *end_offset,
+                   struct ws_err *err)
+{
+    if (size < OBJECT_END_LEN + OBJECT_HEADER_FIXED)
+        return err_set(err, WS_ECORRUPT, "object \"%s\" has only %llu bytes, too few for a walship object",
+                       name, (unsigned long long) size);
+    *end_offset = size - OBJECT_END_LEN;
+    *head_len = *end_offset < OBJECT_HEADER_MAX ? *end_offset : OBJECT_HEADER_MAX;
+    return 0;
+}
+
+int
+object_check_length(const struct object_header *h, const struct object_trailer *t,
+                    uint64_t size, const char *name, struct ws_err *err)
+{
+    uint64_t    implied;
+
+    if (object_stored_length(h->header_len, t, &implied) < 0)
+        return err_set(err, WS_ECORRUPT, "object \"%s\" has %llu bytes; its end record claims an impossible length",
+                       name, (unsigned long long) size);
+    if (implied != size)
+        return err_set(err, WS_ECORRUPT, "object \"%s\" has %llu bytes; its end record implies %llu",
+                       name, (unsigned long long) size, (unsigned long long) implied);
+    return 0;
+}
+
 void
 object_writer_trailer(const struct filter *head, struct object_trailer *out)
 {
     const struct frame_writer *w = (const struct frame_writer *) head->next->next;
 
     *out = w->trailer;
+}
+
+void
+object_writer_result(const struct filter *head, struct object_header *h,
+                     struct object_trailer *t, uint64_t *length)
+{
+    const struct frame_writer *w = (const struct frame_writer *) head->next->next;
+
+    if (h != NULL)
+    {
+        struct ws_err e = WS_ERR_INIT;
+
+        /* our own header: it parses */
+        (void) object_header_parse(w->aad, w->header_len, NULL, h, &e);
+    }
+    if (t != NULL)
+        *t = w->trailer;
+    /* not reachable for an object this process wrote: 0 then */
+    if (length != NULL && object_stored_length((uint32_t) w->header_len, &w->trailer, length) < 0)
+        *length = 0;
 }
 
 /* ==== reader ============================================================ */

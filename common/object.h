@@ -76,8 +76,14 @@ struct object_trailer
  */
 struct filter *object_writer_new(const struct object_params *p, const char *name,
                                  struct filter *sink, struct ws_err *err);
+/*
+ * After a successful filter_finish(head): the header written (h may be NULL),
+ * the sizes and checksum, and the whole object's length in bytes.
+ */
 /* After a successful filter_finish(head): sizes and checksum written. */
 void        object_writer_trailer(const struct filter *head, struct object_trailer *out);
+void        object_writer_result(const struct filter *head, struct object_header *h,
+                                 struct object_trailer *t, uint64_t *length);
 
 /*
  * Reader: bytes written to the returned head are the stored object; the
@@ -102,6 +108,20 @@ int         object_stored_length(uint32_t header_len, const struct object_traile
                                  uint64_t *out);
 /* The header length object_writer_new() writes for a name. */
 uint32_t    object_header_len(const char *name);
+
+/*
+ * Where object_peek's two reads lie in an object of `size` bytes: its first
+ * *head_len bytes (the header is in there) and its last OBJECT_END_LEN bytes,
+ * from *end_offset.  -1 (WS_ECORRUPT naming name) if no object is that short.
+ */
+int         object_peek_ranges(uint64_t size, const char *name, uint64_t *head_len,
+                               uint64_t *end_offset, struct ws_err *err);
+/*
+ * Is `size` the length the header and end record imply?  0 yes, else -1
+ * (WS_ECORRUPT naming name, the sizes in the message).
+ */
+int         object_check_length(const struct object_header *h, const struct object_trailer *t,
+                                uint64_t size, const char *name, struct ws_err *err);
 
 /* Parse and check a header (hdr holds at least its header_len bytes). */
 int         object_header_parse(const unsigned char *hdr, size_t len, const char *name,

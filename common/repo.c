@@ -1,8 +1,11 @@
 /*
- * repo.c — repository descriptor and key.  See repo.h and docs/format.md.
+ * repo.c — the repository: descriptor, key, and the named-object and key
+ * operations every command goes through.  See repo.h and docs/format.md.
  */
 #include "repo.h"
 #include "log.h"
+#include "object.h"
+#include "storage.h"
 #include "wal.h"
 
 #include <fcntl.h>
@@ -25,6 +28,8 @@
 #include <time.h>
 
 #define DESC_MAX 8192
+
+_Static_assert(REPO_KEY_MAX == STORAGE_KEY_MAX, "a repository key is a storage key");
 
 static void
 hex_encode(const unsigned char *in, size_t len, char *out)
@@ -781,4 +786,429 @@ repo_close(struct repo *r)
     storage_free(r->storage);
     crypt_wipe(r->master, sizeof(r->master));
     free(r);
+}
+
+/* ---- accessors --------------------------------------------------------------- */
+
+const char *
+repo_location(const struct repo *r)
+{
+    return r->storage->location;
+}
+
+bool
+repo_encrypted(const struct repo *r)
+{
+    return r->encrypted;
+}
+
+uint64_t
+repo_system_identifier(const struct repo *r)
+{
+    return r->desc.system_identifier;
+}
+
+uint32_t
+repo_wal_segment_size(const struct repo *r)
+{
+    return r->desc.wal_segment_size;
+}
+
+uint32_t
+repo_pg_major(const struct repo *r)
+{
+    return r->desc.pg_major;
+}
+
+const struct repo_descriptor *
+repo_descriptor(const struct repo *r)
+{
+    return &r->desc;
+}
+
+const unsigned char *
+repo_test_master_key(const struct repo *r)
+{
+    return r->encrypted ? r->master : NULL;
+}
+
+static const unsigned char *
+master_key(const struct repo *r)
+{
+    return r->encrypted ? r->master : NULL;
+}
+
+/* ---- named objects: writing ------------------------------------------------------ */
+
+void
+repo_put_init(struct repo_put *p, const struct cfg *cfg)
+{
+    memset(p, 0, sizeof(*p));
+    p->mode = REPO_CREATE;
+    p->compression = cfg != NULL ? cfg->compression : CFG_COMPRESS_NONE;
+    p->level = cfg != NULL ? cfg->compression_level : -1;
+    p->threads = cfg != NULL ? cfg->compression_threads : 0;
+    p->size_hint = UINT64_MAX;
+    p->size_exact = false;
+}
+
+struct filter *
+repo_put_open(struct repo *r, const char *key, const struct repo_put *p, struct ws_err *err)
+{
+    struct object_params op;
+    struct filter *sink = NULL;
+
+    memset(&op, 0, sizeof(op));
+    op.compression = p->compression;
+    op.level = p->level;
+    op.threads = p->threads;
+    op.master_key = master_key(r);
+    op.size_hint = p->size_hint;
+    op.size_exact = p->size_exact;
+    if (storage_put_open(r->storage, key, p->mode == REPO_CREATE ? STORAGE_PUT_NO_OVERWRITE : 0,
+                         &sink, err) < 0)
+        return NULL;
+    return object_writer_new(&op, key, sink, err);     /* owns sink, also on failure */
+}
+
+static void
+object_info(const struct object_header *h, const struct object_trailer *t, uint64_t stored,
+            struct repo_object *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->size = t->plain_size;
+    out->stored = stored;
+    out->xxh64 = t->xxh64;
+    out->chunks = t->chunks;
+    out->compression = h->compression;
+    out->encrypted = h->cipher != OBJECT_CIPHER_NONE;
+}
+
+void
+repo_put_result(const struct filter *head, struct repo_object *out)
+{
+    struct object_header h;
+    struct object_trailer t;
+    uint64_t    length;
+
+    object_writer_result(head, &h, &t, &length);
+    object_info(&h, &t, length, out);
+}
+
+int
+repo_put_buffer(struct repo *r, const char *key, const struct repo_put *p, const void *buf,
+                size_t len, struct repo_object *out, struct ws_err *err)
+{
+    struct filter *head = repo_put_open(r, key, p, err);
+    int         rc = -1;
+
+    if (head == NULL)
+        return -1;
+    if (filter_write(head, buf, len, err) < 0 || filter_finish(head, err) < 0)
+        goto out;
+    if (out != NULL)
+        repo_put_result(head, out);
+    rc = 0;
+out:
+    filter_free(head);
+    return rc;
+}
+
+/* ---- named objects: reading ------------------------------------------------------ */
+
+/*
+ * lend: the last stage before the caller's sink, which stays the caller's.
+ * It holds the sink outside `next`, so freeing the chain (also from inside
+ * object_reader_new on failure) never frees the sink.  No sink: discard.
+ */
+struct lend
+{
+    struct filter base;
+    struct filter *target;
+};
+
+static int
+lend_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
+{
+    struct lend *l = (struct lend *) f;
+
+    return l->target != NULL ? filter_write(l->target, buf, len, err) : 0;
+}
+
+static int
+lend_finish(struct filter *f, struct ws_err *err)
+{
+    struct lend *l = (struct lend *) f;
+
+    return l->target != NULL ? filter_finish(l->target, err) : 0;
+}
+
+static void
+lend_free(struct filter *f)
+{
+    free(f);
+}
+
+static const struct filter_ops lend_ops = {"lend", lend_write, lend_finish, lend_free};
+
+/*
+ * tap: the first stage, before the object reader: counts the stored bytes,
+ * reports progress, and records whether a failure came from the chain (the
+ * object's checks, the sink, progress) rather than from reading storage.
+ */
+struct tap
+{
+    struct filter base;
+    struct repo_read *rd;
+    uint64_t    bytes;
+    bool        failed;
+};
+
+static int
+tap_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
+{
+    struct tap *t = (struct tap *) f;
+
+    t->bytes += len;
+    if ((t->rd->progress != NULL && t->rd->progress(t->rd->arg, len, err) < 0) ||
+        filter_write(f->next, buf, len, err) < 0)
+    {
+        t->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+tap_finish(struct filter *f, struct ws_err *err)
+{
+    return filter_finish(f->next, err);
+}
+
+static void
+tap_free(struct filter *f)
+{
+    free(f);
+}
+
+static const struct filter_ops tap_ops = {"tap", tap_write, tap_finish, tap_free};
+
+int
+repo_get(struct repo *r, const char *key, struct filter *sink, struct repo_read *rd,
+         struct ws_err *err)
+{
+    struct repo_read local;
+    struct lend *lend = NULL;
+    struct tap *tap = NULL;
+    struct filter *reader = NULL;
+    struct object_header h;
+    struct object_trailer t;
+    int         rc = -1;
+
+    if (rd == NULL)
+    {
+        memset(&local, 0, sizeof(local));
+        rd = &local;
+    }
+    memset(&rd->obj, 0, sizeof(rd->obj));
+    rd->storage_failed = false;
+    lend = calloc(1, sizeof(*lend));
+    tap = calloc(1, sizeof(*tap));
+    if (lend == NULL || tap == NULL)
+    {
+        free(lend);
+        free(tap);
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    }
+    lend->base.ops = &lend_ops;
+    lend->target = sink;
+    reader = object_reader_new(master_key(r), key, &lend->base, err);
+    if (reader == NULL)
+    {
+        free(tap);              /* lend freed by object_reader_new */
+        return -1;
+    }
+    tap->base.ops = &tap_ops;
+    tap->base.next = reader;
+    tap->rd = rd;
+    if (storage_get(r->storage, key, 0, 0, &tap->base, err) < 0)
+    {
+        rd->storage_failed = !tap->failed;
+        goto out;
+    }
+    if (filter_finish(&tap->base, err) < 0)
+        goto out;
+    object_reader_result(reader, &h, &t);
+    object_info(&h, &t, tap->bytes, &rd->obj);
+    rc = 0;
+out:
+    filter_free(&tap->base);    /* tap, reader, lend: never the sink */
+    return rc;
+}
+
+/* Collects plaintext up to a cap. */
+int
+repo_get_buffer(struct repo *r, const char *key, size_t cap, const char *what, char **buf,
+                size_t *len, struct ws_err *err)
+{
+    struct filter *mem = filter_mem_new(cap);
+    const unsigned char *data;
+    int         rc = -1;
+
+    *buf = NULL;
+    *len = 0;
+    if (mem == NULL)
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    if (repo_get(r, key, mem, NULL, err) < 0)
+    {
+        if (filter_mem_overflowed(mem))
+            err_set(err, WS_ECORRUPT, "%s \"%s\" is larger than %zu bytes", what, key, cap);
+        goto out;
+    }
+    data = filter_mem_data(mem, len);
+    *buf = malloc(*len + 1);
+    if (*buf == NULL)
+    {
+        err_set(err, WS_EINTERNAL, "out of memory");
+        goto out;
+    }
+    if (*len > 0)
+        memcpy(*buf, data, *len);
+    (*buf)[*len] = '\0';
+    rc = 0;
+out:
+    filter_free(mem);
+    return rc;
+}
+
+int
+repo_peek(struct repo *r, const char *key, struct repo_read *rd, struct ws_err *err)
+{
+    struct repo_read local;
+    struct storage_info si;
+    struct filter *hbuf = NULL;
+    struct filter *ebuf = NULL;
+    const unsigned char *hdr, *end;
+    size_t      hlen, elen;
+    uint64_t    head_len, end_off;
+    struct object_header h;
+    struct object_trailer t;
+    int         rc = -1;
+
+    if (rd == NULL)
+    {
+        memset(&local, 0, sizeof(local));
+        rd = &local;
+    }
+    memset(&rd->obj, 0, sizeof(rd->obj));
+    rd->storage_failed = true;
+    if (storage_head(r->storage, key, &si, err) < 0)
+        return -1;
+    rd->storage_failed = false;
+    if (object_peek_ranges(si.size, key, &head_len, &end_off, err) < 0)
+        return -1;
+    hbuf = filter_mem_new(OBJECT_HEADER_MAX);
+    ebuf = filter_mem_new(OBJECT_END_LEN);
+    if (hbuf == NULL || ebuf == NULL)
+    {
+        err_set(err, WS_EINTERNAL, "out of memory");
+        goto out;
+    }
+    if (storage_get(r->storage, key, 0, head_len, hbuf, err) < 0 ||
+        storage_get(r->storage, key, end_off, OBJECT_END_LEN, ebuf, err) < 0)
+    {
+        rd->storage_failed = true;
+        goto out;
+    }
+    hdr = filter_mem_data(hbuf, &hlen);
+    end = filter_mem_data(ebuf, &elen);
+    if (elen != OBJECT_END_LEN)
+    {
+        err_set(err, WS_ECORRUPT, "object \"%s\" changed while it was read", key);
+        goto out;
+    }
+    if (object_peek(hdr, hlen, end, master_key(r), key, &h, &t, err) < 0)
+    {
+        if (strstr(err->msg, key) == NULL)
+            err_prefix(err, "invalid object \"%s\"", key);
+        goto out;
+    }
+    if (object_check_length(&h, &t, si.size, key, err) < 0)
+        goto out;
+    object_info(&h, &t, si.size, &rd->obj);
+    rc = 0;
+out:
+    filter_free(hbuf);
+    filter_free(ebuf);
+    return rc;
+}
+
+/* ---- keys ----------------------------------------------------------------------------- */
+
+int
+repo_stat(struct repo *r, const char *key, struct repo_stat *st, struct ws_err *err)
+{
+    struct storage_info si;
+
+    if (storage_head(r->storage, key, &si, err) < 0)
+        return -1;
+    st->size = si.size;
+    st->mtime = si.mtime;
+    return 0;
+}
+
+struct list_adapter
+{
+    repo_list_cb cb;
+    void       *arg;
+};
+
+static int
+list_adapt(const char *key, const struct storage_info *info, void *arg, struct ws_err *err)
+{
+    struct list_adapter *a = arg;
+    struct repo_stat st = {info->size, info->mtime};
+
+    return a->cb(key, &st, a->arg, err);
+}
+
+int
+repo_list(struct repo *r, const char *prefix, repo_list_cb cb, void *arg, struct ws_err *err)
+{
+    struct list_adapter a = {cb, arg};
+
+    return storage_list(r->storage, prefix, list_adapt, &a, err);
+}
+
+int
+repo_delete(struct repo *r, const char *key, struct ws_err *err)
+{
+    return storage_remove(r->storage, key, err);
+}
+
+int
+repo_delete_many(struct repo *r, const char *const *keys, size_t n, struct ws_err *err)
+{
+    return storage_remove_many(r->storage, keys, n, err);
+}
+
+int
+repo_sync(struct repo *r, const char *key, struct ws_err *err)
+{
+    return storage_sync(r->storage, key, err);
+}
+
+int
+repo_raw_put(struct repo *r, const char *key, enum repo_put_mode mode, const void *buf,
+             size_t len, struct ws_err *err)
+{
+    return storage_put_buffer(r->storage, key, mode == REPO_CREATE ? STORAGE_PUT_NO_OVERWRITE : 0,
+                              buf, len, err);
+}
+
+int
+repo_raw_get(struct repo *r, const char *key, size_t cap, unsigned char **buf, size_t *len,
+             struct ws_err *err)
+{
+    return storage_get_buffer(r->storage, key, cap, buf, len, err);
 }

@@ -5,7 +5,12 @@
  * descriptor, concurrent creation, and that no secret reaches the descriptor.
  * The derived-key cache: private, never on disk (refused), warnings for an
  * unusable directory.  The scrypt parameters of new repositories, and a
- * repository made with the old ones (N = 2^15) still opening.
+ * repository made with the old ones (N = 2^15) still opening.  The named
+ * objects (plain and encrypted): round trip, create-if-absent conflict
+ * (WS_EEXISTS), replace, a flipped byte, another key or another name
+ * (WS_ECORRUPT), peek on truncated and extended objects, progress and
+ * cancel, the sink staying the caller's; raw keys, stat, list, delete,
+ * sync; one handle used by several threads.
  *
  * Every test runs in its own forked process: .init clears WALSHIP_*, points
  * WALSHIP_CONFIG at an empty file (so /etc/walship.conf never leaks in) and
@@ -26,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -1508,4 +1514,523 @@ Test(repo, scrypt_memory_is_capped, .timeout = 10)
     kdf.n = 1u << 4;            /* tiny: fine */
     err_clear(&err);
     cr_assert_eq(crypt_derive_master("pw", &kdf, master, &err), 0, "%s", err.msg);
+}
+
+/* ---- named objects ------------------------------------------------------------- */
+
+#define OBJ_KEY "wal/00000001/0000000100000000/000000010000000000000005"
+#define OBJ_SIZE (300 * 1024 + 17)
+
+ParameterizedTestParameters(repo, named_objects)
+{
+    static int encs[] = {CFG_ENCRYPT_NONE, CFG_ENCRYPT_AES_256_GCM};
+
+    return cr_make_param_array(int, encs, 2);
+}
+
+/* Compressible, but not trivially: a counter and a few words. */
+static unsigned char *
+make_data(size_t len, unsigned seed)
+{
+    unsigned char *d = malloc(len);
+
+    cr_assert_not_null(d);
+    for (size_t i = 0; i < len; i++)
+        d[i] = (i % 7 == 0) ? (unsigned char) (seed + i / 1000) : (unsigned char) "walship"[i % 7];
+    return d;
+}
+
+static char *
+obj_path(const char *key)
+{
+    static char path[PATH_MAX + 1100];
+
+    snprintf(path, sizeof(path), "%s/%s", repo_dir, key);
+    return path;
+}
+
+static void
+put_ok(struct repo *r, const char *key, enum repo_put_mode mode, const void *data, size_t len,
+       struct repo_object *out)
+{
+    struct repo_put p;
+    struct ws_err err = WS_ERR_INIT;
+    struct cfg  cfg;
+
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_NONE, NULL);
+    cfg.compression = CFG_COMPRESS_ZSTD;
+    cfg.compression_level = 3;
+    repo_put_init(&p, &cfg);
+    p.mode = mode;
+    p.size_hint = len;
+    p.size_exact = true;
+    cr_assert_eq(repo_put_buffer(r, key, &p, data, len, out, &err), 0, "%s", err.msg);
+}
+
+/* Read key into a memory sink; returns the sink (caller frees). */
+static struct filter *
+get_mem(struct repo *r, const char *key, struct repo_read *rd, struct ws_err *err, int *rc)
+{
+    struct filter *mem = filter_mem_new(4 * 1024 * 1024);
+
+    cr_assert_not_null(mem);
+    memset(rd, 0, sizeof(*rd));
+    *rc = repo_get(r, key, mem, rd, err);
+    return mem;
+}
+
+static void
+flip_byte(const char *path, off_t at)
+{
+    int         fd = open(path, O_RDWR);
+    unsigned char c;
+
+    cr_assert(fd >= 0, "%s: %s", path, strerror(errno));
+    cr_assert_eq(pread(fd, &c, 1, at), 1);
+    c ^= 0x20;
+    cr_assert_eq(pwrite(fd, &c, 1, at), 1);
+    close(fd);
+}
+
+static off_t
+file_size(const char *path)
+{
+    struct stat sb;
+
+    cr_assert_eq(stat(path, &sb), 0, "%s: %s", path, strerror(errno));
+    return sb.st_size;
+}
+
+ParameterizedTest(int *enc, repo, named_objects, .timeout = 60)
+{
+    struct repo *r = create_repo((enum cfg_encryption) *enc, PASSPHRASE);
+    unsigned char *data = make_data(OBJ_SIZE, 1);
+    unsigned char *other = make_data(OBJ_SIZE / 2, 2);
+    struct repo_object put, again;
+    struct repo_read rd;
+    struct ws_err err = WS_ERR_INIT;
+    struct filter *mem;
+    const unsigned char *got;
+    size_t      len;
+    char       *raw;
+    size_t      rawlen;
+    int         rc;
+
+    cr_assert_eq(repo_encrypted(r), *enc != CFG_ENCRYPT_NONE);
+    put_ok(r, OBJ_KEY, REPO_CREATE, data, OBJ_SIZE, &put);
+    cr_assert_eq(put.size, OBJ_SIZE);
+    cr_assert_eq(put.stored, (uint64_t) file_size(obj_path(OBJ_KEY)), "result %" PRIu64, put.stored);
+    cr_assert_lt(put.stored, OBJ_SIZE, "not compressed");
+    cr_assert_eq(put.compression, CFG_COMPRESS_ZSTD);
+    cr_assert_eq(put.encrypted, *enc != CFG_ENCRYPT_NONE);
+    cr_assert_eq(put.chunks, 1);
+
+    /* encryption happens inside: nothing of the plaintext in the stored bytes */
+    raw = read_text(obj_path(OBJ_KEY), &rawlen);
+    cr_assert_eq(memcmp(raw, "WSOBJ\r\n\x1a", 8), 0);
+    if (*enc != CFG_ENCRYPT_NONE)
+        cr_assert_null(memmem(raw, rawlen, "walship", 7), "plaintext in an encrypted object");
+    free(raw);
+
+    /* read back, verified */
+    mem = get_mem(r, OBJ_KEY, &rd, &err, &rc);
+    cr_assert_eq(rc, 0, "%s", err.msg);
+    got = filter_mem_data(mem, &len);
+    cr_assert_eq(len, OBJ_SIZE);
+    cr_assert_arr_eq(got, data, OBJ_SIZE);
+    cr_assert(mem->finished, "the sink was not finished");
+    cr_assert_eq(rd.obj.size, put.size);
+    cr_assert_eq(rd.obj.stored, put.stored);
+    cr_assert_eq(rd.obj.xxh64, put.xxh64);
+    cr_assert_eq(rd.obj.chunks, put.chunks);
+    cr_assert_eq(rd.obj.encrypted, put.encrypted);
+    filter_free(mem);           /* the sink stayed ours */
+
+    /* verify only */
+    cr_assert_eq(repo_get(r, OBJ_KEY, NULL, NULL, &err), 0, "%s", err.msg);
+
+    /* peek: the same, from header and end record */
+    memset(&rd, 0, sizeof(rd));
+    cr_assert_eq(repo_peek(r, OBJ_KEY, &rd, &err), 0, "%s", err.msg);
+    cr_assert_eq(rd.obj.size, put.size);
+    cr_assert_eq(rd.obj.stored, put.stored);
+    cr_assert_eq(rd.obj.xxh64, put.xxh64);
+    cr_assert_eq(rd.obj.compression, CFG_COMPRESS_ZSTD);
+
+    /* create-if-absent: an existing key is WS_EEXISTS, the object unchanged */
+    {
+        struct repo_put p;
+
+        repo_put_init(&p, NULL);
+        cr_assert_eq(repo_put_buffer(r, OBJ_KEY, &p, other, OBJ_SIZE / 2, NULL, &err), -1);
+        cr_assert_eq(err.code, WS_EEXISTS, "%s: %s", err_code_name(err.code), err.msg);
+        cr_assert_eq(file_size(obj_path(OBJ_KEY)), (off_t) put.stored);
+    }
+    /* replace */
+    put_ok(r, OBJ_KEY, REPO_REPLACE, other, OBJ_SIZE / 2, &again);
+    mem = get_mem(r, OBJ_KEY, &rd, &err, &rc);
+    cr_assert_eq(rc, 0, "%s", err.msg);
+    got = filter_mem_data(mem, &len);
+    cr_assert_eq(len, OBJ_SIZE / 2);
+    cr_assert_arr_eq(got, other, OBJ_SIZE / 2);
+    cr_assert_eq(rd.obj.xxh64, again.xxh64);
+    filter_free(mem);
+
+    free(data);
+    free(other);
+    repo_close(r);
+}
+
+ParameterizedTestParameters(repo, named_object_damage)
+{
+    static int encs[] = {CFG_ENCRYPT_NONE, CFG_ENCRYPT_AES_256_GCM};
+
+    return cr_make_param_array(int, encs, 2);
+}
+
+ParameterizedTest(int *enc, repo, named_object_damage, .timeout = 60)
+{
+    struct repo *r = create_repo((enum cfg_encryption) *enc, PASSPHRASE);
+    unsigned char *data = make_data(OBJ_SIZE, 3);
+    const char *copy = "wal/00000001/0000000100000000/000000010000000000000006";
+    struct repo_object put;
+    struct repo_read rd;
+    struct ws_err err = WS_ERR_INIT;
+    struct filter *mem;
+    size_t      len;
+    char       *raw;
+    size_t      rawlen;
+    int         rc;
+
+    put_ok(r, OBJ_KEY, REPO_CREATE, data, OBJ_SIZE, &put);
+    raw = read_text(obj_path(OBJ_KEY), &rawlen);
+
+    /* missing: WS_ENOTFOUND, nothing written, a storage answer */
+    mem = get_mem(r, copy, &rd, &err, &rc);
+    cr_assert_eq(rc, -1);
+    cr_assert_eq(err.code, WS_ENOTFOUND, "%s: %s", err_code_name(err.code), err.msg);
+    cr_assert(rd.storage_failed);
+    (void) filter_mem_data(mem, &len);
+    cr_assert_eq(len, 0);
+    cr_assert_not(mem->finished);
+    filter_free(mem);
+    memset(&rd, 0, sizeof(rd));
+    cr_assert_eq(repo_peek(r, copy, &rd, &err), -1);
+    cr_assert_eq(err.code, WS_ENOTFOUND);
+    cr_assert(rd.storage_failed);
+
+    /* the same bytes under another key: the name is bound into the header */
+    cr_assert_eq(repo_raw_put(r, copy, REPO_CREATE, raw, rawlen, &err), 0, "%s", err.msg);
+    mem = get_mem(r, copy, &rd, &err, &rc);
+    cr_assert_eq(rc, -1);
+    cr_assert_eq(err.code, WS_ECORRUPT, "%s: %s", err_code_name(err.code), err.msg);
+    cr_assert_not(rd.storage_failed);
+    cr_assert_not(mem->finished);
+    filter_free(mem);
+    cr_assert_eq(repo_peek(r, copy, &rd, &err), -1);
+    cr_assert_eq(err.code, WS_ECORRUPT, "%s: %s", err_code_name(err.code), err.msg);
+    cr_assert_not(rd.storage_failed);
+    cr_assert_eq(repo_delete(r, copy, &err), 0, "%s", err.msg);
+
+    /* a flipped byte in the body: get fails, the sink is never finished */
+    flip_byte(obj_path(OBJ_KEY), (off_t) rawlen / 2);
+    mem = get_mem(r, OBJ_KEY, &rd, &err, &rc);
+    cr_assert_eq(rc, -1, "a flipped byte was not noticed");
+    cr_assert_eq(err.code, WS_ECORRUPT, "%s: %s", err_code_name(err.code), err.msg);
+    cr_assert_not(rd.storage_failed);
+    cr_assert_not(mem->finished);
+    filter_free(mem);
+    /* peek reads only header and end record: it does not see that one */
+    cr_assert_eq(repo_peek(r, OBJ_KEY, &rd, &err), 0, "%s", err.msg);
+    flip_byte(obj_path(OBJ_KEY), (off_t) rawlen / 2);
+
+    /* truncated by one byte, by a whole end record; extended by one byte */
+    {
+        static const long deltas[] = {-1, -53, -100, 1};
+
+        for (size_t i = 0; i < sizeof(deltas) / sizeof(deltas[0]); i++)
+        {
+            write_text(obj_path(OBJ_KEY), raw, (size_t) ((long) rawlen + (deltas[i] < 0 ? deltas[i] : 0)));
+            if (deltas[i] > 0)
+            {
+                int         fd = open(obj_path(OBJ_KEY), O_WRONLY | O_APPEND);
+
+                cr_assert(fd >= 0);
+                cr_assert_eq(write(fd, "x", 1), 1);
+                close(fd);
+            }
+            memset(&rd, 0, sizeof(rd));
+            cr_assert_eq(repo_peek(r, OBJ_KEY, &rd, &err), -1, "delta %ld: peek passed", deltas[i]);
+            cr_assert_eq(err.code, WS_ECORRUPT, "delta %ld: %s: %s", deltas[i],
+                         err_code_name(err.code), err.msg);
+            cr_assert_not(rd.storage_failed);
+            cr_assert_not_null(strstr(err.msg, OBJ_KEY), "%s", err.msg);
+            cr_assert_eq(repo_get(r, OBJ_KEY, NULL, &rd, &err), -1, "delta %ld: get passed",
+                         deltas[i]);
+            cr_assert_eq(err.code, WS_ECORRUPT, "%s", err.msg);
+        }
+    }
+    /* too short to be an object at all */
+    write_text(obj_path(OBJ_KEY), raw, 20);
+    cr_assert_eq(repo_peek(r, OBJ_KEY, &rd, &err), -1);
+    cr_assert_eq(err.code, WS_ECORRUPT, "%s: %s", err_code_name(err.code), err.msg);
+    cr_assert_not(rd.storage_failed);
+    /* intact again */
+    write_text(obj_path(OBJ_KEY), raw, rawlen);
+    cr_assert_eq(repo_peek(r, OBJ_KEY, &rd, &err), 0, "%s", err.msg);
+    cr_assert_eq(repo_get(r, OBJ_KEY, NULL, &rd, &err), 0, "%s", err.msg);
+    free(raw);
+    free(data);
+    repo_close(r);
+}
+
+/* An encrypted object read by a repository with another key: refused. */
+Test(repo, named_object_other_key_is_refused, .timeout = 60)
+{
+    struct repo *r1 = create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    struct repo *r2;
+    unsigned char *data = make_data(1000, 4);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo_read rd;
+    char       *raw;
+    size_t      rawlen;
+    char        first[PATH_MAX];
+
+    put_ok(r1, OBJ_KEY, REPO_CREATE, data, 1000, NULL);
+    raw = read_text(obj_path(OBJ_KEY), &rawlen);
+    snprintf(first, sizeof(first), "%s", repo_dir);
+    snprintf(repo_dir, sizeof(repo_dir), "%s/repo2", scratch);
+    cr_assert_eq(mkdir(repo_dir, 0700), 0);
+    r2 = create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
+    cr_assert_eq(repo_raw_put(r2, OBJ_KEY, REPO_CREATE, raw, rawlen, &err), 0, "%s", err.msg);
+    memset(&rd, 0, sizeof(rd));
+    cr_assert_eq(repo_get(r2, OBJ_KEY, NULL, &rd, &err), -1, "another repository's key decrypted it");
+    cr_assert_eq(err.code, WS_ECORRUPT, "%s: %s", err_code_name(err.code), err.msg);
+    cr_assert_not(rd.storage_failed);
+    cr_assert_eq(repo_peek(r2, OBJ_KEY, &rd, &err), -1);
+    cr_assert_eq(err.code, WS_ECORRUPT, "%s: %s", err_code_name(err.code), err.msg);
+    free(raw);
+    free(data);
+    repo_close(r1);
+    repo_close(r2);
+}
+
+struct progress_count
+{
+    uint64_t    bytes;
+    int         calls;
+    int         stop_at;        /* 0: never */
+};
+
+static int
+count_progress(void *arg, uint64_t n, struct ws_err *err)
+{
+    struct progress_count *pc = arg;
+
+    pc->bytes += n;
+    if (++pc->calls == pc->stop_at)
+        return err_set(err, WS_EINTERRUPTED, "stopped by the test");
+    return 0;
+}
+
+Test(repo, named_object_progress_and_cancel)
+{
+    struct repo *r = create_repo(CFG_ENCRYPT_NONE, NULL);
+    /* several storage reads of 1 MiB blocks or so */
+    size_t      size = 5 * 1024 * 1024 + 3;
+    unsigned char *data = make_data(size, 5);
+    struct repo_object put;
+    struct progress_count pc = {0, 0, 0};
+    struct repo_read rd;
+    struct ws_err err = WS_ERR_INIT;
+    struct filter *mem = filter_mem_new(size);
+    struct repo_put p;
+
+    repo_put_init(&p, NULL);    /* uncompressed: more than one read */
+    cr_assert_eq(repo_put_buffer(r, OBJ_KEY, &p, data, size, &put, &err), 0, "%s", err.msg);
+    memset(&rd, 0, sizeof(rd));
+    rd.progress = count_progress;
+    rd.arg = &pc;
+    cr_assert_eq(repo_get(r, OBJ_KEY, mem, &rd, &err), 0, "%s", err.msg);
+    cr_assert_eq(pc.bytes, put.stored);
+    cr_assert_gt(pc.calls, 1);
+    filter_free(mem);
+
+    /* -1 from progress stops the read with its error: not a storage failure */
+    mem = filter_mem_new(size);
+    pc = (struct progress_count) {0, 0, 2};
+    cr_assert_eq(repo_get(r, OBJ_KEY, mem, &rd, &err), -1);
+    cr_assert_eq(err.code, WS_EINTERRUPTED, "%s: %s", err_code_name(err.code), err.msg);
+    cr_assert_not(rd.storage_failed);
+    cr_assert_not(mem->finished);
+    filter_free(mem);
+    free(data);
+    repo_close(r);
+}
+
+Test(repo, named_object_buffer_cap)
+{
+    struct repo *r = create_repo(CFG_ENCRYPT_NONE, NULL);
+    struct repo_put p;
+    struct ws_err err = WS_ERR_INIT;
+    char       *buf = NULL;
+    size_t      len = 0;
+
+    repo_put_init(&p, NULL);
+    cr_assert_eq(repo_put_buffer(r, "backups/x/small", &p, "hello", 5, NULL, &err), 0, "%s",
+                 err.msg);
+    cr_assert_eq(repo_get_buffer(r, "backups/x/small", 5, "note", &buf, &len, &err), 0, "%s",
+                 err.msg);
+    cr_assert_eq(len, 5);
+    cr_assert_str_eq(buf, "hello");
+    free(buf);
+    cr_assert_eq(repo_get_buffer(r, "backups/x/small", 4, "note", &buf, &len, &err), -1);
+    cr_assert_eq(err.code, WS_ECORRUPT, "%s: %s", err_code_name(err.code), err.msg);
+    cr_assert_str_eq(err.msg, "note \"backups/x/small\" is larger than 4 bytes");
+    cr_assert_null(buf);
+    repo_close(r);
+}
+
+struct listed
+{
+    int         n;
+    uint64_t    bytes;
+};
+
+static int
+count_keys(const char *key, const struct repo_stat *st, void *arg, struct ws_err *err)
+{
+    struct listed *l = arg;
+
+    (void) err;
+    cr_assert_eq(strncmp(key, "markers/", 8), 0, "listed %s", key);
+    l->n++;
+    l->bytes += st->size;
+    return 0;
+}
+
+Test(repo, keys_raw_stat_list_delete_sync)
+{
+    struct repo *r = create_repo(CFG_ENCRYPT_NONE, NULL);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo_stat st;
+    struct listed l = {0, 0};
+    unsigned char *buf;
+    size_t      len;
+    const char *const many[] = {"markers/b", "markers/c", "markers/never-there"};
+
+    cr_assert_str_eq(repo_location(r), repo_dir);
+    cr_assert_eq(repo_system_identifier(r), SYSID);
+    cr_assert_eq(repo_wal_segment_size(r), SEG_SIZE);
+    cr_assert_eq(repo_pg_major(r), 15);
+    cr_assert_eq(repo_descriptor(r)->system_identifier, SYSID);
+    cr_assert_null(repo_test_master_key(r));
+
+    cr_assert_eq(repo_raw_put(r, "markers/a", REPO_CREATE, "pid = 1\n", 8, &err), 0, "%s", err.msg);
+    cr_assert_eq(repo_raw_put(r, "markers/a", REPO_CREATE, "pid = 2\n", 8, &err), -1);
+    cr_assert_eq(err.code, WS_EEXISTS, "%s: %s", err_code_name(err.code), err.msg);
+    cr_assert_eq(repo_raw_put(r, "markers/a", REPO_REPLACE, "pid = 22\n", 9, &err), 0, "%s",
+                 err.msg);
+    cr_assert_eq(repo_raw_get(r, "markers/a", 100, &buf, &len, &err), 0, "%s", err.msg);
+    cr_assert_str_eq((char *) buf, "pid = 22\n");
+    free(buf);
+    cr_assert_eq(repo_raw_put(r, "markers/b", REPO_CREATE, "b", 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(repo_raw_put(r, "markers/c", REPO_CREATE, "cc", 2, &err), 0, "%s", err.msg);
+
+    cr_assert_eq(repo_stat(r, "markers/a", &st, &err), 0, "%s", err.msg);
+    cr_assert_eq(st.size, 9);
+    cr_assert_gt(st.mtime, 0);
+    cr_assert_eq(repo_stat(r, "markers/zz", &st, &err), -1);
+    cr_assert_eq(err.code, WS_ENOTFOUND);
+
+    cr_assert_eq(repo_list(r, "markers/", count_keys, &l, &err), 0, "%s", err.msg);
+    cr_assert_eq(l.n, 3);
+    cr_assert_eq(l.bytes, 12);
+
+    cr_assert_eq(repo_sync(r, "markers/a", &err), 0, "%s", err.msg);
+    cr_assert_eq(repo_sync(r, "markers/zz", &err), -1);
+    cr_assert_eq(err.code, WS_ENOTFOUND);
+
+    cr_assert_eq(repo_delete_many(r, many, 3, &err), 0, "%s", err.msg);
+    cr_assert_eq(repo_delete(r, "markers/a", &err), 0, "%s", err.msg);
+    cr_assert_eq(repo_delete(r, "markers/a", &err), 0, "deleting a missing key: %s", err.msg);
+    l = (struct listed) {0, 0};
+    cr_assert_eq(repo_list(r, "markers/", count_keys, &l, &err), 0, "%s", err.msg);
+    cr_assert_eq(l.n, 0);
+    repo_close(r);
+}
+
+/* One handle, several threads: puts, gets and peeks of distinct keys at once. */
+#define NTHREADS 4
+#define PER_THREAD 12
+
+struct worker_arg
+{
+    struct repo *r;
+    int         id;
+    int         failures;
+    char        msg[2048];
+};
+
+static void *
+object_worker(void *p)
+{
+    struct worker_arg *a = p;
+
+    for (int i = 0; i < PER_THREAD; i++)
+    {
+        struct ws_err err = WS_ERR_INIT;
+        struct repo_put put;
+        struct repo_object obj;
+        struct repo_read rd;
+        char        key[REPO_KEY_MAX];
+        unsigned char *data;
+        size_t      len = 20000 + (size_t) (a->id * 1000 + i);
+
+        snprintf(key, sizeof(key), "t/%d/%d", a->id, i);
+        data = malloc(len);
+        for (size_t j = 0; j < len; j++)
+            data[j] = (unsigned char) (a->id * 31 + i + j / 100);
+        repo_put_init(&put, NULL);
+        put.compression = CFG_COMPRESS_ZSTD;
+        memset(&rd, 0, sizeof(rd));
+        if (repo_put_buffer(a->r, key, &put, data, len, &obj, &err) < 0 ||
+            repo_get(a->r, key, NULL, &rd, &err) < 0 ||
+            rd.obj.xxh64 != obj.xxh64 || rd.obj.size != len ||
+            repo_peek(a->r, key, &rd, &err) < 0 || rd.obj.stored != obj.stored)
+        {
+            a->failures++;
+            snprintf(a->msg, sizeof(a->msg), "%s: %s", key, err.msg);
+        }
+        free(data);
+    }
+    return NULL;
+}
+
+ParameterizedTestParameters(repo, one_handle_many_threads)
+{
+    static int encs[] = {CFG_ENCRYPT_NONE, CFG_ENCRYPT_AES_256_GCM};
+
+    return cr_make_param_array(int, encs, 2);
+}
+
+ParameterizedTest(int *enc, repo, one_handle_many_threads, .timeout = 120)
+{
+    struct repo *r = create_repo((enum cfg_encryption) *enc, PASSPHRASE);
+    pthread_t   th[NTHREADS];
+    struct worker_arg args[NTHREADS];
+
+    for (int i = 0; i < NTHREADS; i++)
+    {
+        memset(&args[i], 0, sizeof(args[i]));
+        args[i].r = r;
+        args[i].id = i;
+        cr_assert_eq(pthread_create(&th[i], NULL, object_worker, &args[i]), 0);
+    }
+    for (int i = 0; i < NTHREADS; i++)
+    {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(args[i].failures, 0, "thread %d: %s", i, args[i].msg);
+    }
+    repo_close(r);
 }
