@@ -6,16 +6,15 @@
  * the file is identical" (PostgreSQL docs, 26.3.1 Setting Up WAL Archiving):
  * after a crash the archiver may hand us a file we already stored.  So an
  * existing object is compared with the file: the object's end record holds
- * the plaintext size and XXH64, read without reading the body (two small
- * range reads), against one hashing pass over the local file.  An identical
- * object may still be only visible, not durable (its writer died between
- * link() and the directory fsync), so before answering 0, which lets
- * PostgreSQL recycle the segment, it is synced (storage_sync).
+ * the plaintext size and XXH64, read without reading the body (repo_peek),
+ * against one hashing pass over the local file.  An identical object may
+ * still be only visible, not durable (its writer died between link() and the
+ * directory fsync), so before answering 0, which lets PostgreSQL recycle the
+ * segment, it is synced (repo_sync).
  */
 #include "archive.h"
 #include "checksum.h"
 #include "log.h"
-#include "object.h"
 #include "wal.h"
 
 #include <errno.h>
@@ -61,93 +60,64 @@ out:
 }
 
 /*
- * Compare the existing object `key` with the local file (or, when `mine` is
- * given, with the plaintext size and XXH64 this process just stored, without
- * reading the file again).  0 = identical, -1 with WS_EEXISTS_DIFFERENT (or
- * another error) otherwise.
+ * Compare the existing object `key` with the local file: its header and end
+ * record (repo_peek: two small range reads, and the object's length checked
+ * against them) against one hashing pass over the file.  0 = identical; -1
+ * with WS_ENOTFOUND when there is no object, WS_EEXISTS_DIFFERENT when it
+ * differs or is damaged, another code when the repository could not be
+ * read.  *stored gets the object's size.
  */
 static int
 compare_existing(struct repo *repo, const char *key, const char *name, int fd, const char *path,
-                 uint64_t obj_size, const struct object_trailer *mine, struct ws_err *err)
+                 uint64_t *stored, struct ws_err *err)
 {
-    struct filter *hbuf = filter_mem_new(OBJECT_HEADER_MAX);
-    struct filter *ebuf = filter_mem_new(OBJECT_END_LEN);
-    const unsigned char *hdr, *end;
-    size_t      hlen, elen;
-    struct object_header h;
-    struct object_trailer t;
-    uint64_t    size, xxh, implied;
-    int         rc = -1;
+    struct repo_read rd;
+    uint64_t    size, xxh;
 
-    if (hbuf == NULL || ebuf == NULL)
-    {
-        err_set(err, WS_EINTERNAL, "out of memory");
-        goto out;
-    }
-    if (obj_size < OBJECT_END_LEN + OBJECT_HEADER_FIXED)
-    {
-        err_set(err, WS_EEXISTS_DIFFERENT, "object \"%s\" already exists and is damaged (%" PRIu64 " bytes)",
-                key, obj_size);
-        goto out;
-    }
-    if (storage_get(repo->storage, key, 0,
-                    obj_size - OBJECT_END_LEN < OBJECT_HEADER_MAX ? obj_size - OBJECT_END_LEN
-                    : OBJECT_HEADER_MAX, hbuf, err) < 0 ||
-        storage_get(repo->storage, key, obj_size - OBJECT_END_LEN, OBJECT_END_LEN, ebuf, err) < 0)
-        goto out;
-    hdr = filter_mem_data(hbuf, &hlen);
-    end = filter_mem_data(ebuf, &elen);
-    if (elen != OBJECT_END_LEN ||
-        object_peek(hdr, hlen, end, repo->encrypted ? repo->master : NULL, key, &h, &t, err) < 0)
+    memset(&rd, 0, sizeof(rd));
+    if (repo_peek(repo, key, &rd, err) < 0)
     {
         char        msg[sizeof(err->msg)];
 
+        if (rd.storage_failed)
+            return -1;
+        /*
+         * Truncated, extended, unreadable: bit rot inside the body is for
+         * "walship verify", which reads everything.
+         */
         memcpy(msg, err->msg, sizeof(msg));
-        err_set(err, WS_EEXISTS_DIFFERENT, "WAL file \"%s\" is already archived, but the existing object is unreadable",
-                name);
-        err_detail(err, "%s", msg);
-        err_hint(err, "Inspect object \"%s\"; walship never overwrites an archived file.", key);
-        goto out;
-    }
-    /*
-     * The object's length must be what its end record implies.  This catches
-     * a truncated or extended object without reading its body; bit rot
-     * inside the body is for "walship verify", which reads everything.
-     */
-    if (object_stored_length(h.header_len, &t, &implied) < 0 || obj_size != implied)
-    {
         err_set(err, WS_EEXISTS_DIFFERENT, "WAL file \"%s\" is already archived, but the existing object is damaged",
                 name);
-        if (object_stored_length(h.header_len, &t, &implied) < 0)
-            err_detail(err, "Object \"%s\" has %" PRIu64 " bytes; its end record claims an impossible length.",
-                       key, obj_size);
-        else
-            err_detail(err, "Object \"%s\" has %" PRIu64 " bytes; its end record implies %" PRIu64 ".",
-                       key, obj_size, implied);
+        err_detail(err, "%s", msg);
         err_hint(err, "walship never overwrites an archived file: move the damaged object aside, then archiving resumes.");
-        goto out;
+        return -1;
     }
-    if (mine != NULL)
-    {
-        size = mine->plain_size;
-        xxh = mine->xxh64;
-    }
-    else if (hash_file(fd, path, &size, &xxh, err) < 0)
-        goto out;
-    if (size != t.plain_size || xxh != t.xxh64)
+    *stored = rd.obj.stored;
+    if (hash_file(fd, path, &size, &xxh, err) < 0)
+        return -1;
+    if (size != rd.obj.size || xxh != rd.obj.xxh64)
     {
         err_set(err, WS_EEXISTS_DIFFERENT,
                 "WAL file \"%s\" is already archived with different content", name);
         err_detail(err, "The archived copy has %" PRIu64 " bytes (XXH64 %016" PRIx64 "), \"%s\" has %" PRIu64 " bytes (XXH64 %016" PRIx64 ").",
-                   t.plain_size, t.xxh64, path, size, xxh);
+                   rd.obj.size, rd.obj.xxh64, path, size, xxh);
         err_hint(err, "Two clusters may be archiving into the same repository, or this cluster was restored without a new timeline. walship does not overwrite archived WAL.");
-        goto out;
+        return -1;
     }
-    rc = 0;
-out:
-    filter_free(hbuf);
-    filter_free(ebuf);
-    return rc;
+    return 0;
+}
+
+/* An identical object is already there: make it durable, then count it as ours. */
+static int
+already_archived(struct repo *repo, const char *key, uint64_t size, uint64_t stored,
+                 struct archive_stats *stats, struct ws_err *err)
+{
+    if (repo_sync(repo, key, err) < 0)
+        return -1;
+    stats->already_archived = true;
+    stats->bytes_in = size;
+    stats->bytes_out = stored;
+    return 0;
 }
 
 int
@@ -156,13 +126,12 @@ archive_push_file(const struct cfg *cfg, struct repo *repo, const struct pg_cont
                   struct ws_err *err)
 {
     struct wal_name wn;
-    struct object_params op;
-    struct object_trailer trailer;
-    struct storage_info info;
-    struct filter *sink = NULL;
+    struct repo_put put;
+    struct repo_object obj;
     struct filter *head = NULL;
     struct stat sb;
-    char        key[STORAGE_KEY_MAX];
+    uint64_t    stored = 0;
+    char        key[REPO_KEY_MAX];
     double      t0 = now_seconds();
     int         fd = -1;
     int         rc = -1;
@@ -201,32 +170,19 @@ archive_push_file(const struct cfg *cfg, struct repo *repo, const struct pg_cont
     (void) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
     /* Already there?  Compare instead of writing. */
-    if (storage_head(repo->storage, key, &info, err) == 0)
+    if (compare_existing(repo, key, name, fd, path, &stored, err) == 0)
     {
-        if (compare_existing(repo, key, name, fd, path, info.size, NULL, err) < 0 ||
-            storage_sync(repo->storage, key, err) < 0)
-            goto out;
-        stats->already_archived = true;
-        stats->bytes_in = (uint64_t) sb.st_size;
-        stats->bytes_out = info.size;
-        rc = 0;
+        rc = already_archived(repo, key, (uint64_t) sb.st_size, stored, stats, err);
         goto out;
     }
     if (err->code != WS_ENOTFOUND)
         goto out;
     err_clear(err);
 
-    memset(&op, 0, sizeof(op));
-    op.compression = cfg->compression;
-    op.level = cfg->compression_level;
-    op.threads = cfg->compression_threads;
-    op.master_key = repo->encrypted ? repo->master : NULL;
-    op.size_hint = (uint64_t) sb.st_size;
-    op.size_exact = true;      /* PostgreSQL does not change a file it is archiving */
-    if (storage_put_open(repo->storage, key, STORAGE_PUT_NO_OVERWRITE, &sink, err) < 0)
-        goto out;
-    head = object_writer_new(&op, key, sink, err);
-    sink = NULL;
+    repo_put_init(&put, cfg);
+    put.size_hint = (uint64_t) sb.st_size;
+    put.size_exact = true;     /* PostgreSQL does not change a file it is archiving */
+    head = repo_put_open(repo, key, &put, err);
     if (head == NULL)
         goto out;
     if (filter_pump_fd(fd, path, head, err) < 0)
@@ -238,24 +194,17 @@ archive_push_file(const struct cfg *cfg, struct repo *repo, const struct pg_cont
         /* Another process stored it meanwhile: same rule as above. */
         filter_free(head);
         head = NULL;
-        if (storage_head(repo->storage, key, &info, err) < 0 ||
-            compare_existing(repo, key, name, fd, path, info.size, NULL, err) < 0 ||
-            storage_sync(repo->storage, key, err) < 0)
-            goto out;
-        stats->already_archived = true;
-        stats->bytes_in = (uint64_t) sb.st_size;
-        stats->bytes_out = info.size;
-        rc = 0;
+        err_clear(err);
+        if (compare_existing(repo, key, name, fd, path, &stored, err) == 0)
+            rc = already_archived(repo, key, (uint64_t) sb.st_size, stored, stats, err);
         goto out;
     }
-    object_writer_trailer(head, &trailer);
-    stats->bytes_in = trailer.plain_size;
-    if (object_stored_length(object_header_len(key), &trailer, &stats->bytes_out) < 0)
-        stats->bytes_out = 0;   /* not reachable for an object this process wrote */
+    repo_put_result(head, &obj);
+    stats->bytes_in = obj.size;
+    stats->bytes_out = obj.stored;
     rc = 0;
 out:
     filter_free(head);
-    filter_free(sink);
     if (fd >= 0)
         close(fd);
     stats->seconds = now_seconds() - t0;

@@ -797,6 +797,12 @@ repo_location(const struct repo *r)
 }
 
 bool
+repo_driver_retries(const struct repo *r)
+{
+    return (r->storage->ops->features & STORAGE_F_RETRIES) != 0;
+}
+
+bool
 repo_encrypted(const struct repo *r)
 {
     return r->encrypted;

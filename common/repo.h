@@ -89,6 +89,8 @@ int         repo_check_cluster(const struct repo *r, const struct pg_control *pg
 /* The repository as configured ("/path", "s3://bucket/prefix"), for messages. */
 const char *repo_location(const struct repo *r);
 bool        repo_encrypted(const struct repo *r);
+/* true if the storage driver retries its own requests (S3): callers must not again (retry.h) */
+bool        repo_driver_retries(const struct repo *r);
 uint64_t    repo_system_identifier(const struct repo *r);
 uint32_t    repo_wal_segment_size(const struct repo *r);
 uint32_t    repo_pg_major(const struct repo *r);

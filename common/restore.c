@@ -18,7 +18,6 @@
 #include "restore.h"
 #include "clock.h"
 #include "log.h"
-#include "object.h"
 #include "pgcontrol.h"
 #include "retry.h"
 #include "wal.h"
@@ -42,102 +41,34 @@ restore_is_standby(const char *pgdata)
 }
 
 /*
- * Pass-through at the head of the chain: records whether a failure came from
- * the chain (writing %p, a corrupt object) rather than from reading the
- * repository, because only the latter is worth retrying.
+ * One attempt.  Only a failure to read the repository is worth retrying
+ * (repo_get's storage_failed): writing %p and a corrupt object fail the
+ * same way again.
  */
-struct mark
-{
-    struct filter base;
-    bool        failed;
-};
-
-static int
-mark_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
-{
-    struct mark *m = (struct mark *) f;
-
-    if (filter_write(f->next, buf, len, err) < 0)
-    {
-        m->failed = true;
-        return -1;
-    }
-    return 0;
-}
-
-static int
-mark_finish(struct filter *f, struct ws_err *err)
-{
-    return filter_finish(f->next, err);
-}
-
-static void
-mark_free(struct filter *f)
-{
-    free(f);
-}
-
-static const struct filter_ops mark_ops = {"mark", mark_write, mark_finish, mark_free};
-
-/* Counts stored bytes on their way into the object reader. */
 static int
 fetch_once(struct repo *repo, const char *key, const char *path, struct restore_stats *stats,
            bool *retryable, struct ws_err *err)
 {
     struct filter *file = NULL;
-    struct filter *head = NULL;
-    struct filter *count = NULL;
-    struct mark *mark = NULL;
-    struct object_trailer t;
+    struct repo_read rd;
     int         rc = -1;
 
+    memset(&rd, 0, sizeof(rd));
     file = filter_file_new(path, err);
     if (file == NULL)
         goto out;
-    head = object_reader_new(repo->encrypted ? repo->master : NULL, key, file, err);
-    if (head == NULL)
+    if (repo_get(repo, key, file, &rd, err) < 0)
     {
-        file = NULL;            /* freed by object_reader_new */
+        *retryable = rd.storage_failed && (err->code == WS_ETRANSIENT || err->code == WS_EIO);
         goto out;
     }
-    count = filter_hash_new(head);
-    if (count == NULL)
-    {
-        err_set(err, WS_EINTERNAL, "out of memory");
-        goto out;
-    }
-    head = NULL;                /* owned by count */
-    mark = calloc(1, sizeof(*mark));
-    if (mark == NULL)
-    {
-        err_set(err, WS_EINTERNAL, "out of memory");
-        goto out;
-    }
-    mark->base.ops = &mark_ops;
-    mark->base.next = count;
-    count = NULL;               /* owned by mark */
-    /* only reading the repository can fail transiently; local errors repeat */
-    if (storage_get(repo->storage, key, 0, 0, &mark->base, err) < 0)
-    {
-        *retryable = !mark->failed && (err->code == WS_ETRANSIENT || err->code == WS_EIO);
-        goto out;
-    }
-    if (filter_finish(&mark->base, err) < 0)
-        goto out;
     if (filter_file_commit(file, err) < 0)
         goto out;
-    object_reader_result(mark->base.next->next, NULL, &t);
-    filter_hash_result(mark->base.next, &stats->bytes_in, NULL);
-    stats->bytes_out = t.plain_size;
+    stats->bytes_in = rd.obj.stored;
+    stats->bytes_out = rd.obj.size;
     rc = 0;
 out:
-    /* frees reader and file sink; an uncommitted temporary file is removed */
-    if (mark)
-        filter_free(&mark->base);
-    else if (count)
-        filter_free(count);
-    else if (head)
-        filter_free(head);
+    filter_free(file);          /* an uncommitted temporary file is removed */
     return rc;
 }
 
@@ -146,17 +77,17 @@ restore_wal_file(const struct cfg *cfg, struct repo *repo, const char *name, con
                  struct restore_stats *stats, struct ws_err *err)
 {
     struct wal_name wn;
-    char        key[STORAGE_KEY_MAX];
+    char        key[REPO_KEY_MAX];
     double      t0 = clock_now_s();
     /* a driver that retries its own requests has done so already */
-    bool        retries_here = !(repo->storage->ops->features & STORAGE_F_RETRIES);
+    bool        retries_here = !repo_driver_retries(repo);
     struct retry_policy policy = {cfg->retry_attempts, cfg->retry_delay_ms,
                                   RESTORE_MAX_DELAY_MS, 0};
     struct retry rt;
     int         rc = -1;
 
     memset(stats, 0, sizeof(*stats));
-    if (wal_parse(name, repo->desc.wal_segment_size, &wn) < 0 ||
+    if (wal_parse(name, repo_wal_segment_size(repo), &wn) < 0 ||
         wal_repo_key(name, key, sizeof(key)) < 0)
     {
         err_set(err, WS_EINPUT, "\"%s\" is not a WAL file name", name);
