@@ -4,10 +4,8 @@
 #include "backup.h"
 #include "clock.h"
 #include "log.h"
-#include "object.h"
 #include "pg.h"
 #include "repo.h"
-#include "storage.h"
 #include "tar.h"
 #include "wal.h"
 
@@ -32,9 +30,8 @@ struct run
     /* the archive being received */
     char        archive[48];        /* "base.tar" */
     uint32_t    tablespace;
-    /* the object being written: writer head and its byte counter (storage side) */
-    struct filter *count;
-    char        key[STORAGE_KEY_MAX];
+    /* the object being written */
+    char        key[REPO_KEY_MAX];
     char        objname[64];
 
     /* every key this run started, for cleanup on failure */
@@ -110,13 +107,11 @@ remember(struct run *r, const char *key, struct ws_err *err)
     return 0;
 }
 
-/* Open an object writer for backups/<id>/<name>: writer -> count -> storage. */
+/* Open an object writer for backups/<id>/<name>. */
 static int
 object_open(struct run *r, const char *name, struct filter **head, struct ws_err *err)
 {
-    struct object_params op;
-    struct filter *sink = NULL;
-    struct filter *count;
+    struct repo_put p;
 
     *head = NULL;
     snprintf(r->objname, sizeof(r->objname), "%s", name);
@@ -124,37 +119,17 @@ object_open(struct run *r, const char *name, struct filter **head, struct ws_err
         return -1;
     if (remember(r, r->key, err) < 0)
         return -1;
-    memset(&op, 0, sizeof(op));
-    op.compression = r->cfg->compression;
-    op.level = r->cfg->compression_level;
-    op.threads = r->cfg->compression_threads;
-    op.master_key = r->repo->encrypted ? r->repo->master : NULL;
-    op.size_hint = UINT64_MAX;
-    if (storage_put_open(r->repo->storage, r->key, STORAGE_PUT_NO_OVERWRITE, &sink, err) < 0)
-        return -1;
-    count = filter_hash_new(sink);
-    if (count == NULL)
-    {
-        filter_free(sink);
-        return err_set(err, WS_EINTERNAL, "out of memory");
-    }
-    r->count = count;
-    *head = object_writer_new(&op, r->key, count, err);
-    if (*head == NULL)
-    {
-        r->count = NULL;
-        return -1;
-    }
-    return 0;
+    repo_put_init(&p, r->cfg);
+    *head = repo_put_open(r->repo, r->key, &p, err);
+    return *head != NULL ? 0 : -1;
 }
 
 /* Finish the object, record it in the descriptor; frees head either way. */
 static int
 object_close(struct run *r, struct filter *head, uint32_t part, struct ws_err *err)
 {
-    struct object_trailer t;
+    struct repo_object obj;
     struct backup_object bo;
-    uint64_t    stored = 0;
     int         rc = -1;
 
     if (filter_finish(head, err) < 0)
@@ -162,23 +137,21 @@ object_close(struct run *r, struct filter *head, uint32_t part, struct ws_err *e
         err_prefix(err, "could not store \"%s\"", r->key);
         goto out;
     }
-    object_writer_trailer(head, &t);
-    filter_hash_result(r->count, &stored, NULL);
+    repo_put_result(head, &obj);
     memset(&bo, 0, sizeof(bo));
     snprintf(bo.name, sizeof(bo.name), "%s", r->objname);
     bo.tablespace = r->tablespace;
     bo.part = part;
-    bo.size = t.plain_size;
-    bo.stored = stored;
-    bo.xxh64 = t.xxh64;
+    bo.size = obj.size;
+    bo.stored = obj.stored;
+    bo.xxh64 = obj.xxh64;
     if (backup_info_add_object(r->info, &bo, err) < 0)
         goto out;
-    r->info->stored += stored;
-    log_debug("stored \"%s\": %" PRIu64 " -> %" PRIu64 " bytes", r->key, bo.size, stored);
+    r->info->stored += obj.stored;
+    log_debug("stored \"%s\": %" PRIu64 " -> %" PRIu64 " bytes", r->key, bo.size, obj.stored);
     rc = 0;
 out:
     filter_free(head);
-    r->count = NULL;
     return rc;
 }
 
@@ -277,22 +250,22 @@ status(const struct backup_options *o, const char *fmt, ...)
 static int
 wait_for_wal(struct run *r, uint32_t tli, uint64_t first, uint64_t last, struct ws_err *err)
 {
-    uint32_t    segsize = r->repo->desc.wal_segment_size;
+    uint32_t    segsize = repo_wal_segment_size(r->repo);
     int64_t     timeout_us = (int64_t) r->cfg->backup_wal_timeout * 1000000;
     int64_t     last_progress = now_us();
     int64_t     last_note = last_progress;
     uint64_t    seg = first;
     char        name[32];
-    char        key[STORAGE_KEY_MAX];
+    char        key[REPO_KEY_MAX];
 
     while (seg <= last)
     {
-        struct storage_info si;
+        struct repo_stat si;
 
         wal_segment_name(name, sizeof(name), tli, seg, segsize);
         if (wal_repo_key(name, key, sizeof(key)) < 0)
             return err_set(err, WS_EINTERNAL, "no repository key for \"%s\"", name);
-        if (storage_head(r->repo->storage, key, &si, err) == 0)
+        if (repo_stat(r->repo, key, &si, err) == 0)
         {
             seg++;
             last_progress = now_us();
@@ -311,7 +284,7 @@ wait_for_wal(struct run *r, uint32_t tli, uint64_t first, uint64_t last, struct 
             err_detail(err, "The backup is not usable without the WAL from %s on, so its data is removed again.",
                        r->info->start_wal);
             err_hint(err, "Check that archive_command calls walship-archive with this repository (\"%s\") and succeeds: see pg_stat_archiver and the server log.  Raise backup_wal_timeout if archiving is only slow.",
-                     r->repo->storage->location);
+                     repo_location(r->repo));
             return -1;
         }
         if (now_us() - last_note > 10 * 1000000)
@@ -335,15 +308,15 @@ choose_id(struct run *r, struct ws_err *err)
 {
     for (int tries = 0; tries < 10; tries++)
     {
-        char        key[STORAGE_KEY_MAX];
+        char        key[REPO_KEY_MAX];
         char        text[128];
-        struct storage_info si;
+        struct repo_stat si;
         int         n;
 
         backup_id_format(time(NULL), r->info->id);
         if (backup_key(r->info->id, BACKUP_INFO_NAME, key, sizeof(key), err) < 0)
             return -1;
-        if (storage_head(r->repo->storage, key, &si, err) == 0)
+        if (repo_stat(r->repo, key, &si, err) == 0)
         {
             clock_sleep_ms(1000);
             continue;
@@ -355,8 +328,7 @@ choose_id(struct run *r, struct ws_err *err)
             return -1;
         n = snprintf(text, sizeof(text), "pid = %ld\nstarted = %lld\n", (long) getpid(),
                      (long long) time(NULL));
-        if (storage_put_buffer(r->repo->storage, key, STORAGE_PUT_NO_OVERWRITE, text, (size_t) n,
-                               err) == 0)
+        if (repo_raw_put(r->repo, key, REPO_CREATE, text, (size_t) n, err) == 0)
             return remember(r, key, err);
         if (err->code != WS_EEXISTS)
             return -1;
@@ -364,7 +336,7 @@ choose_id(struct run *r, struct ws_err *err)
         clock_sleep_ms(1000);
     }
     return err_set(err, WS_EIO, "could not find an unused backup id in repository \"%s\"",
-                   r->repo->storage->location);
+                   repo_location(r->repo));
 }
 
 static void
@@ -374,8 +346,7 @@ cleanup_created(struct run *r)
 
     if (r->ncreated == 0 || r->repo == NULL)
         return;
-    if (storage_remove_many(r->repo->storage, (const char *const *) r->created, r->ncreated,
-                            &e) < 0)
+    if (repo_delete_many(r->repo, (const char *const *) r->created, r->ncreated, &e) < 0)
         log_warning("could not remove the objects of the failed backup %s: %s", r->info->id,
                     e.msg);
     else
@@ -440,7 +411,7 @@ backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_
     bind.pg_major = (uint32_t) (sys.server_version / 10000);
     if (repo_open(cfg, &bind, &r.repo, err) < 0)
         goto out;
-    segsize = r.repo->desc.wal_segment_size;
+    segsize = repo_wal_segment_size(r.repo);
     if (choose_id(&r, err) < 0)
         goto out;
 
