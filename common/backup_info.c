@@ -3,9 +3,7 @@
  */
 #include "backup_info.h"
 #include "log.h"
-#include "object.h"
 #include "pg.h"
-#include "storage.h"
 #include "wal.h"
 
 #include <ctype.h>
@@ -671,35 +669,20 @@ out:
 int
 backup_info_store(struct repo *repo, const struct backup_info *b, struct ws_err *err)
 {
-    struct object_params op;
-    struct filter *sink = NULL;
-    struct filter *head = NULL;
-    char        key[STORAGE_KEY_MAX];
+    struct repo_put p;
+    char        key[REPO_KEY_MAX];
     char       *text = NULL;
-    int         rc = -1;
+    int         rc;
 
     if (backup_key(b->id, BACKUP_INFO_NAME, key, sizeof(key), err) < 0)
         return -1;
     text = backup_info_format(b);
     if (text == NULL)
         return err_set(err, WS_EINTERNAL, "out of memory");
-    memset(&op, 0, sizeof(op));
-    op.compression = CFG_COMPRESS_NONE;
-    op.level = -1;
-    op.master_key = repo->encrypted ? repo->master : NULL;
-    op.size_hint = strlen(text);
-    op.size_exact = true;
-    if (storage_put_open(repo->storage, key, STORAGE_PUT_NO_OVERWRITE, &sink, err) < 0)
-        goto out;
-    head = object_writer_new(&op, key, sink, err);
-    sink = NULL;
-    if (head == NULL)
-        goto out;
-    if (filter_write(head, text, strlen(text), err) < 0 || filter_finish(head, err) < 0)
-        goto out;
-    rc = 0;
-out:
-    filter_free(head);
+    repo_put_init(&p, NULL);    /* small text: not compressed */
+    p.size_hint = strlen(text);
+    p.size_exact = true;
+    rc = repo_put_buffer(repo, key, &p, text, strlen(text), NULL, err);
     free(text);
     return rc;
 }
@@ -707,10 +690,7 @@ out:
 int
 backup_info_load(struct repo *repo, const char *id, struct backup_info *b, struct ws_err *err)
 {
-    struct filter *mem = NULL;
-    struct filter *head = NULL;
-    char        key[STORAGE_KEY_MAX];
-    const unsigned char *data;
+    char        key[REPO_KEY_MAX];
     size_t      len;
     char       *text = NULL;
     int         rc = -1;
@@ -720,31 +700,8 @@ backup_info_load(struct repo *repo, const char *id, struct backup_info *b, struc
         return err_set(err, WS_EINPUT, "\"%s\" is not a backup id", id);
     if (backup_key(id, BACKUP_INFO_NAME, key, sizeof(key), err) < 0)
         return -1;
-    mem = filter_mem_new(BACKUP_INFO_MAX);
-    if (mem == NULL)
-        return err_set(err, WS_EINTERNAL, "out of memory");
-    head = object_reader_new(repo->encrypted ? repo->master : NULL, key, mem, err);
-    if (head == NULL)
-        return -1;              /* mem freed */
-    if (storage_get(repo->storage, key, 0, 0, head, err) < 0)
-    {
-        if (filter_mem_overflowed(mem))
-            err_set(err, WS_ECORRUPT, "backup descriptor \"%s\" is larger than %d bytes", key,
-                    BACKUP_INFO_MAX);
+    if (repo_get_buffer(repo, key, BACKUP_INFO_MAX, "backup descriptor", &text, &len, err) < 0)
         goto out;
-    }
-    if (filter_finish(head, err) < 0)
-        goto out;
-    data = filter_mem_data(mem, &len);
-    text = malloc(len + 1);
-    if (text == NULL)
-    {
-        err_set(err, WS_EINTERNAL, "out of memory");
-        goto out;
-    }
-    if (len > 0)
-        memcpy(text, data, len);
-    text[len] = '\0';
     if (strlen(text) != len)
     {
         err_set(err, WS_ECORRUPT, "backup descriptor \"%s\" contains a NUL byte", key);
@@ -760,7 +717,6 @@ backup_info_load(struct repo *repo, const char *id, struct backup_info *b, struc
     }
     rc = 0;
 out:
-    filter_free(head);
     free(text);
     return rc;
 }
@@ -776,7 +732,7 @@ struct list_ctx
 };
 
 static int
-list_cb(const char *key, const struct storage_info *info, void *arg, struct ws_err *err)
+list_cb(const char *key, const struct repo_stat *info, void *arg, struct ws_err *err)
 {
     struct list_ctx *c = arg;
     const char *rest = key + strlen(BACKUP_PREFIX);
@@ -836,7 +792,7 @@ backup_list(struct repo *repo, struct backup_info **out, int *n, struct ws_err *
 
     *out = NULL;
     *n = 0;
-    if (storage_list(repo->storage, BACKUP_PREFIX, list_cb, &c, err) < 0)
+    if (repo_list(repo, BACKUP_PREFIX, list_cb, &c, err) < 0)
         goto out;
     if (c.n > 0)
     {
@@ -950,48 +906,20 @@ static int
 history_fetch(struct repo *repo, uint32_t tli, char **text, struct ws_err *err)
 {
     char        name[32];
-    char        key[STORAGE_KEY_MAX];
-    struct filter *mem;
-    struct filter *head;
-    const unsigned char *data;
+    char        key[REPO_KEY_MAX];
     size_t      len;
-    int         rc = -1;
 
     *text = NULL;
     snprintf(name, sizeof(name), "%08X.history", tli);
     if (wal_repo_key(name, key, sizeof(key)) < 0)
         return err_set(err, WS_EINTERNAL, "no repository key for \"%s\"", name);
-    mem = filter_mem_new(BACKUP_INFO_MAX);
-    if (mem == NULL)
-        return err_set(err, WS_EINTERNAL, "out of memory");
-    head = object_reader_new(repo->encrypted ? repo->master : NULL, key, mem, err);
-    if (head == NULL)
+    if (repo_get_buffer(repo, key, BACKUP_INFO_MAX, "timeline history file", text, &len,
+                        err) == 0)
+        return 1;
+    if (err->code != WS_ENOTFOUND)
         return -1;
-    if (storage_get(repo->storage, key, 0, 0, head, err) < 0)
-    {
-        if (err->code == WS_ENOTFOUND)
-        {
-            err_clear(err);
-            rc = 0;
-        }
-        goto out;
-    }
-    if (filter_finish(head, err) < 0)
-        goto out;
-    data = filter_mem_data(mem, &len);
-    *text = malloc(len + 1);
-    if (*text == NULL)
-    {
-        err_set(err, WS_EINTERNAL, "out of memory");
-        goto out;
-    }
-    if (len > 0)
-        memcpy(*text, data, len);
-    (*text)[len] = '\0';
-    rc = 1;
-out:
-    filter_free(head);
-    return rc;
+    err_clear(err);
+    return 0;
 }
 
 int
