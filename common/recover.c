@@ -6,11 +6,9 @@
 #include "recover.h"
 #include "fileutil.h"
 #include "log.h"
-#include "object.h"
 #include "pgconf_quote.h"
 #include "pg.h"
 #include "repo.h"
-#include "storage.h"
 #include "tar.h"
 
 #include <ctype.h>
@@ -266,17 +264,11 @@ map_symlink(const char *path, const char *target, char *out, size_t outlen, void
 
 /* ---- workers -------------------------------------------------------------- */
 
-struct meter
-{
-    struct filter base;
-    struct shared *s;
-};
-
+/* Progress over the stored bytes read; stops a worker once another failed. */
 static int
-meter_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
+meter(void *arg, uint64_t len, struct ws_err *err)
 {
-    struct meter *m = (struct meter *) f;
-    struct shared *s = m->s;
+    struct shared *s = arg;
     uint64_t    done, total;
     bool        failed;
 
@@ -290,22 +282,8 @@ meter_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
         return err_set(err, WS_EINTERNAL, "cancelled");
     if (s->o->progress)
         s->o->progress(s->o->arg, done, total);
-    return filter_write(f->next, buf, len, err);
+    return 0;
 }
-
-static int
-meter_finish(struct filter *f, struct ws_err *err)
-{
-    return filter_finish(f->next, err);
-}
-
-static void
-meter_free(struct filter *f)
-{
-    free(f);
-}
-
-static const struct filter_ops meter_ops = {"meter", meter_write, meter_finish, meter_free};
 
 static int
 extract_one(struct shared *s, const struct job *j, struct ws_err *err)
@@ -313,11 +291,9 @@ extract_one(struct shared *s, const struct job *j, struct ws_err *err)
     const struct backup_object *obj = j->obj;
     struct tar_extract_opts to;
     struct tar_extract_stats st;
-    struct object_trailer t;
+    struct repo_read rd;
     struct filter *tar = NULL;
-    struct filter *reader = NULL;
-    struct meter *m = NULL;
-    char        key[STORAGE_KEY_MAX];
+    char        key[REPO_KEY_MAX];
     int         rc = -1;
 
     if (backup_key(s->b->id, obj->name, key, sizeof(key), err) < 0)
@@ -337,41 +313,26 @@ extract_one(struct shared *s, const struct job *j, struct ws_err *err)
     tar = tar_extract_new(&to, err);
     if (tar == NULL)
         goto out;
-    reader = object_reader_new(s->repo->encrypted ? s->repo->master : NULL, key, tar, err);
-    if (reader == NULL)
-    {
-        tar = NULL;
-        goto out;
-    }
-    m = calloc(1, sizeof(*m));
-    if (m == NULL)
-    {
-        err_set(err, WS_EINTERNAL, "out of memory");
-        goto out;
-    }
-    m->base.ops = &meter_ops;
-    m->base.next = reader;
-    m->s = s;
-    if (storage_get(s->repo->storage, key, 0, 0, &m->base, err) < 0)
+    memset(&rd, 0, sizeof(rd));
+    rd.progress = meter;
+    rd.arg = s;
+    if (repo_get(s->repo, key, tar, &rd, err) < 0)
     {
         if (err->code == WS_ENOTFOUND)
         {
             err_set(err, WS_ECORRUPT, "object \"%s\" of backup %s is missing from repository \"%s\"",
-                    key, s->b->id, s->repo->storage->location);
+                    key, s->b->id, repo_location(s->repo));
             err_hint(err, "The backup cannot be restored; choose another with --backup.");
         }
         goto out;
     }
-    if (filter_finish(&m->base, err) < 0)
-        goto out;
-    object_reader_result(reader, NULL, &t);
-    if (t.plain_size != obj->size || t.xxh64 != obj->xxh64)
+    if (rd.obj.size != obj->size || rd.obj.xxh64 != obj->xxh64)
     {
         err_set(err, WS_ECORRUPT, "object \"%s\" does not match the descriptor of backup %s",
                 key, s->b->id);
         err_detail(err, "It holds %" PRIu64 " bytes with checksum %016" PRIx64
                    ", the descriptor says %" PRIu64 " bytes with checksum %016" PRIx64 ".",
-                   t.plain_size, t.xxh64, obj->size, obj->xxh64);
+                   rd.obj.size, rd.obj.xxh64, obj->size, obj->xxh64);
         goto out;
     }
     tar_extract_stats(tar, &st);
@@ -382,12 +343,7 @@ extract_one(struct shared *s, const struct job *j, struct ws_err *err)
     log_debug("extracted \"%s\": %" PRIu64 " files, %" PRIu64 " bytes", key, st.files, st.bytes);
     rc = 0;
 out:
-    if (m != NULL)
-        filter_free(&m->base);
-    else if (reader != NULL)
-        filter_free(reader);
-    else
-        filter_free(tar);
+    filter_free(tar);
     if (rc < 0 && strstr(err->msg, key) == NULL)
         err_prefix(err, "could not restore \"%s\"", key);
     return rc;
@@ -925,9 +881,8 @@ fetch_manifest(struct shared *s, const char *dir, struct ws_err *err)
 {
     const struct backup_object *obj = NULL;
     struct filter *file = NULL;
-    struct filter *reader = NULL;
-    struct object_trailer t;
-    char        key[STORAGE_KEY_MAX];
+    struct repo_read rd;
+    char        key[REPO_KEY_MAX];
     char        path[PATH_MAX];
     int         rc = -1;
 
@@ -943,20 +898,15 @@ fetch_manifest(struct shared *s, const char *dir, struct ws_err *err)
     file = new_file_open(path, err);
     if (file == NULL)
         return -1;
-    reader = object_reader_new(s->repo->encrypted ? s->repo->master : NULL, key, file, err);
-    if (reader == NULL)
-        return -1;              /* file freed */
-    if (storage_get(s->repo->storage, key, 0, 0, reader, err) < 0)
+    memset(&rd, 0, sizeof(rd));
+    if (repo_get(s->repo, key, file, &rd, err) < 0)
     {
         if (err->code == WS_ENOTFOUND)
             err_set(err, WS_ECORRUPT, "object \"%s\" of backup %s is missing from repository \"%s\"",
-                    key, s->b->id, s->repo->storage->location);
+                    key, s->b->id, repo_location(s->repo));
         goto out;
     }
-    if (filter_finish(reader, err) < 0)
-        goto out;
-    object_reader_result(reader, NULL, &t);
-    if (t.plain_size != obj->size || t.xxh64 != obj->xxh64)
+    if (rd.obj.size != obj->size || rd.obj.xxh64 != obj->xxh64)
     {
         err_set(err, WS_ECORRUPT, "object \"%s\" does not match the descriptor of backup %s", key,
                 s->b->id);
@@ -964,7 +914,7 @@ fetch_manifest(struct shared *s, const char *dir, struct ws_err *err)
     }
     rc = 0;
 out:
-    filter_free(reader);
+    filter_free(file);
     return rc;
 }
 
@@ -1122,10 +1072,10 @@ recover_run(const struct cfg *cfg, const struct recover_options *o, struct recov
     list[idx].tablespaces = NULL;
     list[idx].nobjects = list[idx].ntablespaces = 0;
     s.b = &res->backup;
-    if (s.b->system_identifier != s.repo->desc.system_identifier)
+    if (s.b->system_identifier != repo_system_identifier(s.repo))
     {
         err_set(err, WS_EMISMATCH, "backup %s belongs to system %" PRIu64 ", the repository to %" PRIu64,
-                s.b->id, s.b->system_identifier, s.repo->desc.system_identifier);
+                s.b->id, s.b->system_identifier, repo_system_identifier(s.repo));
         goto out;
     }
     for (int i = 0; i < o->nmaps; i++)
