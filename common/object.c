@@ -396,14 +396,6 @@ object_check_length(const struct object_header *h, const struct object_trailer *
 }
 
 void
-object_writer_trailer(const struct filter *head, struct object_trailer *out)
-{
-    const struct frame_writer *w = (const struct frame_writer *) head->next->next;
-
-    *out = w->trailer;
-}
-
-void
 object_writer_result(const struct filter *head, struct object_header *h,
                      struct object_trailer *t, uint64_t *length)
 {

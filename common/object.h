@@ -80,8 +80,6 @@ struct filter *object_writer_new(const struct object_params *p, const char *name
  * After a successful filter_finish(head): the header written (h may be NULL),
  * the sizes and checksum, and the whole object's length in bytes.
  */
-/* After a successful filter_finish(head): sizes and checksum written. */
-void        object_writer_trailer(const struct filter *head, struct object_trailer *out);
 void        object_writer_result(const struct filter *head, struct object_header *h,
                                  struct object_trailer *t, uint64_t *length);
 

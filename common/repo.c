@@ -31,6 +31,14 @@
 
 _Static_assert(REPO_KEY_MAX == STORAGE_KEY_MAX, "a repository key is a storage key");
 
+struct repo
+{
+    struct storage *storage;
+    struct repo_descriptor desc;
+    bool        encrypted;
+    unsigned char master[CRYPT_KEY_LEN];
+};
+
 static void
 hex_encode(const unsigned char *in, size_t len, char *out)
 {

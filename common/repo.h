@@ -34,7 +34,6 @@
 #include "crypt.h"
 #include "filter.h"
 #include "pgcontrol.h"
-#include "storage.h"
 
 #define REPO_DESCRIPTOR_KEY "walship.repo"
 #define REPO_FORMAT_VERSION 1
@@ -52,15 +51,7 @@ struct repo_descriptor
     unsigned char key_check[32];
 };
 
-struct storage;
-
-struct repo
-{
-    struct storage *storage;
-    struct repo_descriptor desc;
-    bool        encrypted;
-    unsigned char master[CRYPT_KEY_LEN];
-};
+struct repo;                            /* opaque */
 
 /* ---- opening ---------------------------------------------------------- */
 

@@ -901,8 +901,7 @@ Test(archive, restore_plaintext_object_in_encrypted_repo)
     push_ok(&plain, p, SEG5, &as);
     data = read_all(object_path(&plain, SEG5), &len);
     cr_assert_eq(wal_repo_key(SEG5, key, sizeof(key)), 0);
-    cr_assert_eq(storage_put_buffer(enc.repo->storage, key, 0, data, len, &err), 0, "%s",
-                 err.msg);
+    cr_assert_eq(repo_raw_put(enc.repo, key, REPO_REPLACE, data, len, &err), 0, "%s", err.msg);
     free(data);
     cr_assert_eq(restore_wal_file(&enc.cfg, enc.repo, SEG5, target(SEG5), &rs, &err), -1,
                  "an unencrypted object was accepted by an encrypted repository");

@@ -1235,7 +1235,7 @@ open_repo(enum cfg_encryption enc)
     make_cfg(&cfg, repo_dir, enc, enc == CFG_ENCRYPT_NONE ? NULL : PASSPHRASE);
     cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), 0, "repo_open: %s", err.msg);
     cr_assert_not_null(r);
-    cr_assert_eq(r->encrypted, enc != CFG_ENCRYPT_NONE);
+    cr_assert_eq(repo_encrypted(r), enc != CFG_ENCRYPT_NONE);
     cfg_wipe(&cfg);
     return r;
 }
@@ -1333,31 +1333,31 @@ ParameterizedTest(int *enc, backup_info, store_load_list)
     cr_assert_eq(backup_info_store(r, &b1, &err), 0, "%s", err.msg);
     /* data objects beside the descriptors do not make more backups */
     cr_assert_eq(backup_key(b1.id, "base.tar.0", key, sizeof(key), &err), 0);
-    cr_assert_eq(storage_put_buffer(r->storage, key, 0, "x", 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(repo_raw_put(r, key, REPO_REPLACE, "x", 1, &err), 0, "%s", err.msg);
     cr_assert_eq(backup_key(b1.id, BACKUP_MANIFEST_NAME, key, sizeof(key), &err), 0);
-    cr_assert_eq(storage_put_buffer(r->storage, key, 0, "{}", 2, &err), 0, "%s", err.msg);
+    cr_assert_eq(repo_raw_put(r, key, REPO_REPLACE, "{}", 2, &err), 0, "%s", err.msg);
     /* a third backup with data but no descriptor */
     cr_assert_eq(backup_key(id3, "base.tar.0", key, sizeof(key), &err), 0);
-    cr_assert_eq(storage_put_buffer(r->storage, key, 0, "tar?", 4, &err), 0, "%s", err.msg);
+    cr_assert_eq(repo_raw_put(r, key, REPO_REPLACE, "tar?", 4, &err), 0, "%s", err.msg);
     cr_assert_eq(backup_key(id3, "16385.tar.0", key, sizeof(key), &err), 0);
-    cr_assert_eq(storage_put_buffer(r->storage, key, 0, "tar?", 4, &err), 0, "%s", err.msg);
+    cr_assert_eq(repo_raw_put(r, key, REPO_REPLACE, "tar?", 4, &err), 0, "%s", err.msg);
     /* things under backups/ that are not backups are ignored */
-    cr_assert_eq(storage_put_buffer(r->storage, "backups/README", 0, "hi", 2, &err), 0, "%s",
+    cr_assert_eq(repo_raw_put(r, "backups/README", REPO_REPLACE, "hi", 2, &err), 0, "%s",
                  err.msg);
-    cr_assert_eq(storage_put_buffer(r->storage, "backups/notabackupid/backup.info", 0, "hi", 2,
+    cr_assert_eq(repo_raw_put(r, "backups/notabackupid/backup.info", REPO_REPLACE, "hi", 2,
                                     &err), 0, "%s", err.msg);
-    cr_assert_eq(storage_put_buffer(r->storage, "backups/20261203t205322Z/backup.info", 0, "hi",
+    cr_assert_eq(repo_raw_put(r, "backups/20261203t205322Z/backup.info", REPO_REPLACE, "hi",
                                     2, &err), 0, "%s", err.msg);
     /* nor does anything outside backups/ */
-    cr_assert_eq(storage_put_buffer(r->storage, "other/20261210T000000Z/backup.info", 0, "hi",
+    cr_assert_eq(repo_raw_put(r, "other/20261210T000000Z/backup.info", REPO_REPLACE, "hi",
                                     2, &err), 0, "%s", err.msg);
 
     /* the stored object is a walship object: plaintext only when not encrypted */
     snprintf(path, sizeof(path), "%s/backups/%s/" BACKUP_INFO_NAME, repo_dir, b1.id);
     raw = read_file(path, &rawlen);
     cr_assert_eq(memcmp(raw, "WSOBJ\r\n\x1a", 8), 0);
-    cr_assert_eq(mem_contains(raw, rawlen, "label = 'first"), !r->encrypted);
-    cr_assert_eq(mem_contains(raw, rawlen, "status = complete"), !r->encrypted);
+    cr_assert_eq(mem_contains(raw, rawlen, "label = 'first"), !repo_encrypted(r));
+    cr_assert_eq(mem_contains(raw, rawlen, "status = complete"), !repo_encrypted(r));
     free(raw);
 
     /* load */
@@ -1526,24 +1526,13 @@ ParameterizedTest(int *enc, backup_info, damaged_descriptor_listed_unreadable)
 static void
 put_object(struct repo *r, const char *key, const char *text)
 {
-    struct object_params op;
-    struct filter *sink = NULL;
-    struct filter *head;
+    struct repo_put p;
     struct ws_err err = WS_ERR_INIT;
 
-    memset(&op, 0, sizeof(op));
-    op.compression = CFG_COMPRESS_NONE;
-    op.level = -1;
-    op.master_key = r->encrypted ? r->master : NULL;
-    op.size_hint = strlen(text);
-    op.size_exact = true;
-    cr_assert_eq(storage_put_open(r->storage, key, STORAGE_PUT_NO_OVERWRITE, &sink, &err), 0,
-                 "%s", err.msg);
-    head = object_writer_new(&op, key, sink, &err);
-    cr_assert_not_null(head, "%s", err.msg);
-    cr_assert_eq(filter_write(head, text, strlen(text), &err), 0, "%s", err.msg);
-    cr_assert_eq(filter_finish(head, &err), 0, "%s", err.msg);
-    filter_free(head);
+    repo_put_init(&p, NULL);
+    p.size_hint = strlen(text);
+    p.size_exact = true;
+    cr_assert_eq(repo_put_buffer(r, key, &p, text, strlen(text), NULL, &err), 0, "%s", err.msg);
 }
 
 /*
@@ -1579,7 +1568,7 @@ Test(backup_info, descriptor_content_checked_on_load)
     cr_assert(list[0].unreadable);
     cr_assert_not(list[0].complete);
     backup_list_free(list, n);
-    cr_assert_eq(storage_remove(r->storage, key, &err), 0, "%s", err.msg);
+    cr_assert_eq(repo_delete(r, key, &err), 0, "%s", err.msg);
 
     /* garbage text: the parse error, naming the key */
     put_object(r, key, "format = 1\nid = nope\n");
@@ -1587,7 +1576,7 @@ Test(backup_info, descriptor_content_checked_on_load)
     cr_assert_eq(err.code, WS_ECORRUPT, "%s: %s", err_code_name(err.code), err.msg);
     cr_assert_not_null(strstr(err.msg, key), "%s", err.msg);
     cr_assert_not_null(strstr(err.msg, "line 2"), "%s", err.msg);
-    cr_assert_eq(storage_remove(r->storage, key, &err), 0, "%s", err.msg);
+    cr_assert_eq(repo_delete(r, key, &err), 0, "%s", err.msg);
 
     /* the right text at the right key loads */
     cr_assert_eq(backup_info_store(r, &b, &err), 0, "%s", err.msg);
@@ -1625,9 +1614,7 @@ Test(backup_info, descriptor_with_nul_byte)
     struct ws_err err = WS_ERR_INIT;
     char        key[STORAGE_KEY_MAX];
     char       *text;
-    struct object_params op;
-    struct filter *sink = NULL;
-    struct filter *head;
+    struct repo_put p;
     size_t      len;
 
     sample_info(&b, T0, "x");
@@ -1636,16 +1623,9 @@ Test(backup_info, descriptor_with_nul_byte)
     len = strlen(text);
     text[len - 3] = '\0';           /* inside the last object line */
     cr_assert_eq(backup_key(b.id, BACKUP_INFO_NAME, key, sizeof(key), &err), 0);
-    memset(&op, 0, sizeof(op));
-    op.compression = CFG_COMPRESS_NONE;
-    op.level = -1;
-    op.size_hint = UINT64_MAX;
-    cr_assert_eq(storage_put_open(r->storage, key, 0, &sink, &err), 0, "%s", err.msg);
-    head = object_writer_new(&op, key, sink, &err);
-    cr_assert_not_null(head, "%s", err.msg);
-    cr_assert_eq(filter_write(head, text, len, &err), 0, "%s", err.msg);
-    cr_assert_eq(filter_finish(head, &err), 0, "%s", err.msg);
-    filter_free(head);
+    repo_put_init(&p, NULL);
+    p.mode = REPO_REPLACE;
+    cr_assert_eq(repo_put_buffer(r, key, &p, text, len, NULL, &err), 0, "%s", err.msg);
     cr_assert_eq(backup_info_load(r, b.id, &got, &err), -1);
     cr_assert_eq(err.code, WS_ECORRUPT, "%s: %s", err_code_name(err.code), err.msg);
     cr_assert_not_null(strstr(err.msg, "NUL"), "%s", err.msg);

@@ -241,37 +241,26 @@ backup_begin(struct backup *bk)
 static void
 backup_add(struct backup *bk, const char *name, uint32_t ts, const void *data, size_t len)
 {
-    struct object_params op;
-    struct object_trailer t;
+    struct repo_put p;
+    struct repo_object t;
     struct backup_object o;
-    struct filter *sink = NULL;
-    struct filter *head;
     struct ws_err err = WS_ERR_INIT;
     char        key[STORAGE_KEY_MAX];
     char        path[PATH_MAX];
     struct stat st;
 
     cr_assert_eq(backup_key(bk->info.id, name, key, sizeof(key), &err), 0, "%s", err.msg);
-    memset(&op, 0, sizeof(op));
-    op.compression = CFG_COMPRESS_NONE;
-    op.level = -1;
-    op.size_hint = len;
-    op.size_exact = true;
-    cr_assert_eq(storage_put_open(bk->repo->storage, key, STORAGE_PUT_NO_OVERWRITE, &sink, &err),
-                 0, "%s", err.msg);
-    head = object_writer_new(&op, key, sink, &err);
-    cr_assert_not_null(head, "%s", err.msg);
-    cr_assert_eq(filter_write(head, data, len, &err), 0, "%s", err.msg);
-    cr_assert_eq(filter_finish(head, &err), 0, "%s", err.msg);
-    object_writer_trailer(head, &t);
-    filter_free(head);
+    repo_put_init(&p, NULL);
+    p.size_hint = len;
+    p.size_exact = true;
+    cr_assert_eq(repo_put_buffer(bk->repo, key, &p, data, len, &t, &err), 0, "%s", err.msg);
     snprintf(path, sizeof(path), "%s/%s", repo_dir, key);
     cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
 
     memset(&o, 0, sizeof(o));
     snprintf(o.name, sizeof(o.name), "%s", name);
     o.tablespace = ts;
-    o.size = t.plain_size;
+    o.size = t.size;
     o.stored = (uint64_t) st.st_size;
     o.xxh64 = t.xxh64;
     cr_assert_eq(backup_info_add_object(&bk->info, &o, &err), 0, "%s", err.msg);

@@ -474,13 +474,14 @@ Test(repo, open_creates_descriptor_then_reads_it)
     cr_assert_neq(access(desc_path, F_OK), 0);
     cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), 0, "%s", err.msg);
     cr_assert_not_null(r);
-    cr_assert_not(r->encrypted);
-    cr_assert_eq(r->desc.system_identifier, SYSID);
-    cr_assert_eq(r->desc.wal_segment_size, SEG_SIZE);
-    cr_assert_eq(r->desc.pg_major, 15);
-    cr_assert_eq(r->desc.format_version, REPO_FORMAT_VERSION);
-    cr_assert_eq(r->desc.encryption, CFG_ENCRYPT_NONE);
-    cr_assert_eq(strlen(r->desc.created), 20, "created = \"%s\"", r->desc.created);
+    cr_assert_not(repo_encrypted(r));
+    cr_assert_eq(repo_descriptor(r)->system_identifier, SYSID);
+    cr_assert_eq(repo_descriptor(r)->wal_segment_size, SEG_SIZE);
+    cr_assert_eq(repo_descriptor(r)->pg_major, 15);
+    cr_assert_eq(repo_descriptor(r)->format_version, REPO_FORMAT_VERSION);
+    cr_assert_eq(repo_descriptor(r)->encryption, CFG_ENCRYPT_NONE);
+    cr_assert_eq(strlen(repo_descriptor(r)->created), 20, "created = \"%s\"",
+                 repo_descriptor(r)->created);
     repo_close(r);
 
     cr_assert_eq(stat(desc_path, &sb), 0, "%s was not created", desc_path);
@@ -494,13 +495,13 @@ Test(repo, open_creates_descriptor_then_reads_it)
 
     /* second open (bound, and unbound as restore does) reads the same descriptor */
     cr_assert_eq(repo_open(&cfg, &pgc, &r2, &err), 0, "%s", err.msg);
-    cr_assert_str_eq(r2->desc.created, parsed.created);
-    cr_assert_eq(r2->desc.system_identifier, SYSID);
+    cr_assert_str_eq(repo_descriptor(r2)->created, parsed.created);
+    cr_assert_eq(repo_descriptor(r2)->system_identifier, SYSID);
     repo_close(r2);
     cr_assert_eq(repo_open(&cfg, NULL, &r3, &err), 0, "%s", err.msg);
-    cr_assert_eq(r3->desc.system_identifier, SYSID);
-    cr_assert_eq(r3->desc.pg_major, 15);
-    cr_assert_str_eq(r3->desc.created, parsed.created);
+    cr_assert_eq(repo_descriptor(r3)->system_identifier, SYSID);
+    cr_assert_eq(repo_descriptor(r3)->pg_major, 15);
+    cr_assert_str_eq(repo_descriptor(r3)->created, parsed.created);
     cr_assert_eq(repo_check_cluster(r3, &pgc, &err), 0, "%s", err.msg);
     repo_close(r3);
 
@@ -679,8 +680,13 @@ ParameterizedTest(int *enc, repo, concurrent_creation, .timeout = 120)
                 fprintf(stderr, "child %d: %s\n", i, cerr.msg);
                 _exit(1);
             }
-            (void) write(pipes[i][1], r->master, CRYPT_KEY_LEN);
-            (void) write(pipes[i][1], r->desc.created, 32);
+            {
+                static const unsigned char none[CRYPT_KEY_LEN];
+                const unsigned char *k = repo_test_master_key(r);
+
+                (void) write(pipes[i][1], k != NULL ? k : none, CRYPT_KEY_LEN);
+            }
+            (void) write(pipes[i][1], repo_descriptor(r)->created, 32);
             repo_close(r);
             _exit(0);
         }
@@ -743,18 +749,20 @@ Test(repo, encrypted_create_and_reopen)
     unsigned char zero[CRYPT_KEY_LEN] = {0};
     struct stat sb;
 
-    cr_assert(r->encrypted);
-    cr_assert_eq(r->desc.encryption, CFG_ENCRYPT_AES_256_GCM);
-    cr_assert_neq(memcmp(r->master, zero, CRYPT_KEY_LEN), 0);
-    cr_assert_eq(r->desc.kdf.n, 1u << 17);
+    cr_assert(repo_encrypted(r));
+    cr_assert_eq(repo_descriptor(r)->encryption, CFG_ENCRYPT_AES_256_GCM);
+    cr_assert_neq(memcmp(repo_test_master_key(r), zero, CRYPT_KEY_LEN), 0);
+    cr_assert_eq(repo_descriptor(r)->kdf.n, 1u << 17);
     cr_assert_eq(stat(desc_path, &sb), 0);
     cr_assert_eq(sb.st_mode & 07777, 0600, "mode %o", (unsigned) (sb.st_mode & 07777));
 
     make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
     cr_assert_eq(repo_open(&cfg, NULL, &r2, &err), 0, "%s", err.msg);
-    cr_assert(r2->encrypted);
-    cr_assert_arr_eq(r2->master, r->master, CRYPT_KEY_LEN, "reopening derived another key");
-    cr_assert_arr_eq(r2->desc.kdf.salt, r->desc.kdf.salt, CRYPT_SALT_LEN);
+    cr_assert(repo_encrypted(r2));
+    cr_assert_arr_eq(repo_test_master_key(r2), repo_test_master_key(r), CRYPT_KEY_LEN,
+                     "reopening derived another key");
+    cr_assert_arr_eq(repo_descriptor(r2)->kdf.salt, repo_descriptor(r)->kdf.salt,
+                     CRYPT_SALT_LEN);
     repo_close(r2);
     repo_close(r);
 }
@@ -767,8 +775,9 @@ Test(repo, two_repositories_have_distinct_salts_and_keys)
     snprintf(repo_dir, sizeof(repo_dir), "%s/repo2", scratch);
     cr_assert_eq(mkdir(repo_dir, 0700), 0);
     r2 = create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
-    cr_assert_neq(memcmp(r1->desc.kdf.salt, r2->desc.kdf.salt, CRYPT_SALT_LEN), 0);
-    cr_assert_neq(memcmp(r1->master, r2->master, CRYPT_KEY_LEN), 0,
+    cr_assert_neq(memcmp(repo_descriptor(r1)->kdf.salt, repo_descriptor(r2)->kdf.salt,
+                         CRYPT_SALT_LEN), 0);
+    cr_assert_neq(memcmp(repo_test_master_key(r1), repo_test_master_key(r2), CRYPT_KEY_LEN), 0,
                   "same passphrase, same key in two repositories");
     repo_close(r1);
     repo_close(r2);
@@ -988,11 +997,12 @@ Test(repo, descriptor_holds_no_secret)
     cr_assert_not(contains(text, len, PASSPHRASE, strlen(PASSPHRASE)),
                   "the passphrase is in the descriptor");
     cr_assert_not(contains(text, len, "horse", 5));
-    cr_assert_not(contains(text, len, r->master, CRYPT_KEY_LEN), "raw master key in descriptor");
+    cr_assert_not(contains(text, len, repo_test_master_key(r), CRYPT_KEY_LEN),
+                  "raw master key in descriptor");
     for (int i = 0; i < CRYPT_KEY_LEN; i++)
     {
-        snprintf(hex + 2 * i, 3, "%02x", r->master[i]);
-        snprintf(hexup + 2 * i, 3, "%02X", r->master[i]);
+        snprintf(hex + 2 * i, 3, "%02x", repo_test_master_key(r)[i]);
+        snprintf(hexup + 2 * i, 3, "%02X", repo_test_master_key(r)[i]);
     }
     cr_assert_not(contains(text, len, hex, 16), "hex master key in descriptor");
     cr_assert_not(contains(text, len, hexup, 16), "hex master key in descriptor");
@@ -1056,7 +1066,7 @@ Test(repo, key_cache_is_private_and_outside_the_repository)
     cr_assert(fd >= 0);
     cr_assert_eq(read(fd, buf, sizeof(buf)), CRYPT_KEY_LEN);
     close(fd);
-    cr_assert_arr_eq(buf, r->master, CRYPT_KEY_LEN);
+    cr_assert_arr_eq(buf, repo_test_master_key(r), CRYPT_KEY_LEN);
     /* the repository holds the descriptor only */
     d = opendir(repo_dir);
     cr_assert_not_null(d);
@@ -1093,14 +1103,15 @@ Test(repo, key_cache_poisoned_entry_is_not_used)
     char        path[PATH_MAX + 300];
     int         fd;
 
-    memcpy(master, r->master, sizeof(master));
+    memcpy(master, repo_test_master_key(r), sizeof(master));
     repo_close(r);
     cr_assert_eq(cache_files(path, sizeof(path)), 1);
     memset(bogus, 'A', sizeof(bogus));
     write_text(path, (const char *) bogus, sizeof(bogus));
     make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
     cr_assert_eq(repo_open(&cfg, NULL, &r2, &err), 0, "%s", err.msg);
-    cr_assert_arr_eq(r2->master, master, CRYPT_KEY_LEN, "the poisoned cached key was used");
+    cr_assert_arr_eq(repo_test_master_key(r2), master, CRYPT_KEY_LEN,
+                     "the poisoned cached key was used");
     repo_close(r2);
     fd = open(path, O_RDONLY);
     cr_assert(fd >= 0);
@@ -1415,9 +1426,9 @@ Test(repo, new_repository_records_scrypt_2_17, .timeout = 60)
     struct repo *r = create_repo(CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
     char       *text = read_text(desc_path, NULL);
 
-    cr_expect_eq(r->desc.kdf.n, 131072u);
-    cr_expect_eq(r->desc.kdf.r, 8u);
-    cr_expect_eq(r->desc.kdf.p, 1u);
+    cr_expect_eq(repo_descriptor(r)->kdf.n, 131072u);
+    cr_expect_eq(repo_descriptor(r)->kdf.r, 8u);
+    cr_expect_eq(repo_descriptor(r)->kdf.p, 1u);
     cr_expect_not_null(strstr(text, "\nkdf_n = 131072\nkdf_r = 8\nkdf_p = 1\n"), "%s", text);
     repo_close(r);
     free(text);
@@ -1477,7 +1488,7 @@ Test(repo, old_repository_with_scrypt_2_15_still_opens, .timeout = 60)
 
     make_cfg(&cfg, repo_dir, CFG_ENCRYPT_AES_256_GCM, PASSPHRASE);
     cr_assert_eq(repo_open(&cfg, NULL, &r, &err), 0, "%s", err.msg);
-    cr_expect_eq(r->desc.kdf.n, 32768u);
+    cr_expect_eq(repo_descriptor(r)->kdf.n, 32768u);
     snprintf(out, sizeof(out), "%s/00000002.history", scratch);
     cr_assert_eq(restore_wal_file(&cfg, r, "00000002.history", out, &st, &err), 0, "%s",
                  err.msg);
