@@ -111,17 +111,6 @@ int         backup_info_store(struct repo *repo, const struct backup_info *b,
 int         backup_info_load(struct repo *repo, const char *id, struct backup_info *b,
                              struct ws_err *err);
 
-/*
- * Every backup in the repository, oldest first: complete ones with their
- * descriptor loaded, incomplete ones (objects but no descriptor) with only
- * id set.  A descriptor that is damaged (WS_ECORRUPT) is logged as a warning
- * and listed with only id and unreadable set; other failures (I/O) fail the
- * listing.  Release with backup_list_free.
- */
-int         backup_list(struct repo *repo, struct backup_info **out, int *n,
-                        struct ws_err *err);
-void        backup_list_free(struct backup_info *list, int n);
-
 /* "2026-12-03 20:53:22.123456+00" (always UTC, microseconds). */
 void        backup_time_format(int64_t us, char *buf, size_t len);
 /*
@@ -177,7 +166,7 @@ struct backup_target
 };
 
 /*
- * Choose among list (oldest first, as backup_list returns it).  With id set,
+ * Choose among list (oldest first, as catalog_backups returns it).  With id set,
  * that backup (WS_ENOTFOUND if unknown, WS_EINPUT if incomplete, off the
  * target timeline's lineage, or if it cannot reach a time/LSN target).
  * Backups marked off_lineage are never chosen automatically.  Otherwise the newest complete backup

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "recover.h"
+#include "catalog.h"
 #include "fileutil.h"
 #include "log.h"
 #include "pgconf_quote.h"
@@ -1054,7 +1055,7 @@ recover_run(const struct cfg *cfg, const struct recover_options *o, struct recov
 
     if (repo_open(cfg, NULL, &s.repo, err) < 0)
         goto out;
-    if (backup_list(s.repo, &list, &nlist, err) < 0)
+    if (catalog_backups(s.repo, &list, &nlist, err) < 0)
         goto out;
     {
         uint32_t    tli;
@@ -1258,7 +1259,7 @@ out:
     free(threads);
     free(s.jobs);
     free(s.places);
-    backup_list_free(list, nlist);
+    catalog_backups_free(list, nlist);
     repo_close(s.repo);
     if (rc < 0)
         backup_info_free(&res->backup);
@@ -1277,7 +1278,7 @@ recover_print_list(const struct cfg *cfg, FILE *out, struct ws_err *err)
 
     if (repo_open(cfg, NULL, &repo, err) < 0)
         return -1;
-    if (backup_list(repo, &list, &n, err) < 0)
+    if (catalog_backups(repo, &list, &n, err) < 0)
         goto out;
     fprintf(out, "%-17s %-10s %-30s %-30s %-17s %-8s %-14s %s\n", "ID", "STATUS", "START_TIME",
             "STOP_TIME", "STOP_LSN", "TIMELINE", "SIZE", "STORED");
@@ -1306,7 +1307,7 @@ recover_print_list(const struct cfg *cfg, FILE *out, struct ws_err *err)
     }
     rc = 0;
 out:
-    backup_list_free(list, n);
+    catalog_backups_free(list, n);
     repo_close(repo);
     return rc;
 }

@@ -2,7 +2,7 @@
  * fuzz_backup_info.c — the base backup descriptor parser (backup_info.c)
  * on arbitrary text, and the timeline history parser beside it.
  *
- * Properties: a failure is WS_ECORRUPT (what backup_list counts as a
+ * Properties: a failure is WS_ECORRUPT (what catalog_backups counts as a
  * damaged descriptor) and leaves nothing allocated; a descriptor that
  * parses formats (backup_info_format) into text that parses again to the
  * same backup: what walship writes from what it read, it can read.

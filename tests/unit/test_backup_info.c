@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "backup_info.h"
+#include "catalog.h"
 #include "harness.h"
 #include "cfg.h"
 #include "log.h"
@@ -1294,10 +1295,10 @@ Test(backup_info, list_empty_repository)
     int         n = -1;
     struct ws_err err = WS_ERR_INIT;
 
-    cr_assert_eq(backup_list(r, &list, &n, &err), 0, "%s", err.msg);
+    cr_assert_eq(catalog_backups(r, &list, &n, &err), 0, "%s", err.msg);
     cr_assert_eq(n, 0);
     cr_assert_null(list);
-    backup_list_free(list, n);
+    catalog_backups_free(list, n);
     repo_close(r);
 }
 
@@ -1378,7 +1379,7 @@ ParameterizedTest(int *enc, backup_info, store_load_list)
     cr_assert_eq(err.code, WS_EEXISTS, "%s: %s", err_code_name(err.code), err.msg);
 
     /* list: three, oldest first, the third incomplete */
-    cr_assert_eq(backup_list(r, &list, &n, &err), 0, "%s", err.msg);
+    cr_assert_eq(catalog_backups(r, &list, &n, &err), 0, "%s", err.msg);
     cr_assert_eq(n, 3);
     cr_assert_str_eq(list[0].id, b1.id);
     cr_assert_str_eq(list[1].id, b2.id);
@@ -1397,8 +1398,8 @@ ParameterizedTest(int *enc, backup_info, store_load_list)
     cr_assert_eq(choose(list, n, NULL, at_time(b2.stop_time_us - 1), &err), 0, "%s", err.msg);
     cr_assert_eq(choose(list, n, id3, of_kind(BACKUP_TARGET_END), &err), -1);
     cr_assert_eq(err.code, WS_EINPUT);
-    backup_list_free(list, n);
-    backup_list_free(NULL, 0);
+    catalog_backups_free(list, n);
+    catalog_backups_free(NULL, 0);
 
     backup_info_free(&b1);
     backup_info_free(&b2);
@@ -1418,7 +1419,7 @@ assert_listed_damaged(struct repo *r, const struct backup_info *b1, const char *
     int         n = -1;
     struct ws_err err = WS_ERR_INIT;
 
-    cr_assert_eq(backup_list(r, &list, &n, &err), 0, "%s: listing failed: %s: %s", what,
+    cr_assert_eq(catalog_backups(r, &list, &n, &err), 0, "%s: listing failed: %s: %s", what,
                  err_code_name(err.code), err.msg);
     cr_assert_eq(n, 2, "%s", what);
     assert_info_eq(&list[0], b1);
@@ -1435,7 +1436,7 @@ assert_listed_damaged(struct repo *r, const struct backup_info *b1, const char *
     cr_assert_not_null(strstr(err.msg, id2), "%s", err.msg);
     cr_assert_eq(choose(list, n, NULL, of_kind(BACKUP_TARGET_END), &err), 0, "%s", err.msg);
     cr_assert_eq(choose(list, n, NULL, at_time(INT64_MAX), &err), 0, "%s", err.msg);
-    backup_list_free(list, n);
+    catalog_backups_free(list, n);
 }
 
 ParameterizedTestParameters(backup_info, damaged_descriptor_listed_unreadable)
@@ -1460,9 +1461,9 @@ ParameterizedTest(int *enc, backup_info, damaged_descriptor_listed_unreadable)
     sample_info(&b2, T0 + DAY, "two");
     cr_assert_eq(backup_info_store(r, &b1, &err), 0, "%s", err.msg);
     cr_assert_eq(backup_info_store(r, &b2, &err), 0, "%s", err.msg);
-    cr_assert_eq(backup_list(r, &list, &n, &err), 0, "%s", err.msg);
+    cr_assert_eq(catalog_backups(r, &list, &n, &err), 0, "%s", err.msg);
     cr_assert_eq(n, 2);
-    backup_list_free(list, n);
+    catalog_backups_free(list, n);
 
     snprintf(path, sizeof(path), "%s/backups/%s/" BACKUP_INFO_NAME, repo_dir, b2.id);
     orig = read_file(path, &len);
@@ -1510,10 +1511,10 @@ ParameterizedTest(int *enc, backup_info, damaged_descriptor_listed_unreadable)
 
     /* restored: lists again */
     write_file(path, orig, len);
-    cr_assert_eq(backup_list(r, &list, &n, &err), 0, "%s", err.msg);
+    cr_assert_eq(catalog_backups(r, &list, &n, &err), 0, "%s", err.msg);
     cr_assert_eq(n, 2);
     assert_info_eq(&list[1], &b2);
-    backup_list_free(list, n);
+    catalog_backups_free(list, n);
 
     free(orig);
     free(bad);
@@ -1563,11 +1564,11 @@ Test(backup_info, descriptor_content_checked_on_load)
     cr_assert_eq(err.code, WS_ECORRUPT, "%s: %s", err_code_name(err.code), err.msg);
     cr_assert_not_null(strstr(err.msg, b.id), "%s", err.msg);
     cr_assert_null(got.objects);
-    cr_assert_eq(backup_list(r, &list, &n, &err), 0, "%s", err.msg);
+    cr_assert_eq(catalog_backups(r, &list, &n, &err), 0, "%s", err.msg);
     cr_assert_eq(n, 1);
     cr_assert(list[0].unreadable);
     cr_assert_not(list[0].complete);
-    backup_list_free(list, n);
+    catalog_backups_free(list, n);
     cr_assert_eq(repo_delete(r, key, &err), 0, "%s", err.msg);
 
     /* garbage text: the parse error, naming the key */
@@ -1583,9 +1584,9 @@ Test(backup_info, descriptor_content_checked_on_load)
     cr_assert_eq(backup_info_load(r, b.id, &got, &err), 0, "%s", err.msg);
     assert_info_eq(&got, &b);
     backup_info_free(&got);
-    cr_assert_eq(backup_list(r, &list, &n, &err), 0, "%s", err.msg);
+    cr_assert_eq(catalog_backups(r, &list, &n, &err), 0, "%s", err.msg);
     cr_assert_eq(n, 1);
-    backup_list_free(list, n);
+    catalog_backups_free(list, n);
 
     free(text);
     backup_info_free(&b);
