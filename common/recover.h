@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "backup_choose.h"
 #include "backup_info.h"
+#include "backup_time.h"            /* target.time_us is what backup_time_parse() reads */
 #include "cfg.h"
 #include "err.h"
 

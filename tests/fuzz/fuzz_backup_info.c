@@ -1,6 +1,6 @@
 /*
  * fuzz_backup_info.c — the base backup descriptor parser (backup_info.c)
- * on arbitrary text, and the timeline history parser beside it.
+ * on arbitrary text, and the timeline history parser (timeline.c) beside it.
  *
  * Properties: a failure is WS_ECORRUPT (what catalog_backups counts as a
  * damaged descriptor) and leaves nothing allocated; a descriptor that
@@ -11,6 +11,7 @@
 
 #include "backup_info.h"
 #include "log.h"
+#include "timeline.h"
 
 static void
 same(const struct backup_info *a, const struct backup_info *b)
@@ -69,9 +70,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     {
-        struct backup_history_entry *h = NULL;
+        struct timeline_history_entry *h = NULL;
         struct ws_err herr = WS_ERR_INIT;
-        int         n = backup_history_parse(text, "00000002.history", &h, &herr);
+        int         n = timeline_history_parse(text, "00000002.history", &h, &herr);
 
         if (n < 0 && herr.code != WS_ECORRUPT)
             fuzz_fail("history: error code %d: %s", (int) herr.code, herr.msg);

@@ -1,12 +1,12 @@
 /*
- * test_backup_info.c — base backup descriptors, listing and choice
- * (backup_info.h).
+ * test_backup_info.c — base backup descriptors (backup_info.h), as the
+ * catalog lists them and backup_choose picks from them.
  *
- * Pure functions first: backup ids, timestamps (formats, zones, the local
- * zone through TZ, invalid dates, junk), the descriptor text (round trip with
+ * Pure functions first: backup ids, the descriptor text (round trip with
  * awkward labels and tablespace locations; every kind of parse error must be
- * WS_ECORRUPT naming the descriptor and the key or line), and backup_choose
- * over lists built in memory.  Then the repository side: descriptors stored
+ * WS_ECORRUPT naming the descriptor and the key or line).  Timestamps are
+ * test_backup_time.c's, the choice over lists built in memory
+ * test_backup_choose.c's.  Then the repository side: descriptors stored
  * and loaded as walship objects in a filesystem repository, plain and
  * encrypted, listed with an incomplete backup beside them; a descriptor
  * with a flipped byte, swapped or truncated fails its load (WS_ECORRUPT) and
@@ -32,7 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backup_choose.h"
 #include "backup_info.h"
+#include "backup_time.h"
 #include "catalog.h"
 #include "harness.h"
 #include "cfg.h"
@@ -248,33 +250,36 @@ assert_parse_fails(const char *text, const char *sub1, const char *sub2)
     cr_assert_eq(b.ntablespaces, 0);
 }
 
-static int64_t
-parse_ok(const char *s)
-{
-    struct ws_err err = WS_ERR_INIT;
-    int64_t     us = -42;
-
-    cr_assert_eq(backup_time_parse(s, &us, &err), 0, "\"%s\": %s", s, err.msg);
-    return us;
-}
-
-static void
-parse_bad(const char *s)
-{
-    struct ws_err err = WS_ERR_INIT;
-    int64_t     us = -42;
-
-    cr_assert_eq(backup_time_parse(s, &us, &err), -1, "\"%s\" parsed as %" PRId64, s, us);
-    cr_assert_eq(err.code, WS_EINPUT, "\"%s\": code %s", s, err_code_name(err.code));
-    cr_assert_not_null(strstr(err.msg, s), "\"%s\" not in \"%s\"", s, err.msg);
-    cr_assert_eq(us, -42, "\"%s\" changed the output on failure", s);
-}
-
 static void
 set_tz(const char *tz)
 {
     cr_assert_eq(setenv("TZ", tz, 1), 0);
     tzset();
+}
+
+#define DAY INT64_C(86400)
+
+static int
+choose(const struct backup_info *list, int n, const char *id, struct backup_target t,
+       struct ws_err *err)
+{
+    return backup_choose(list, n, id, &t, err);
+}
+
+static struct backup_target
+at_time(int64_t us)
+{
+    struct backup_target t = {BACKUP_TARGET_TIME, us, 0};
+
+    return t;
+}
+
+static struct backup_target
+of_kind(enum backup_target_kind k)
+{
+    struct backup_target t = {k, 0, 0};
+
+    return t;
 }
 
 /* ---- ids ------------------------------------------------------------------------ */
@@ -337,195 +342,6 @@ Test(backup_info, key)
     cr_assert_str_eq(buf, WHAT);
     cr_assert_eq(backup_key("20261203T205322Z", "base.tar.0", small, sizeof(small), &err), -1);
     cr_assert_eq(err.code, WS_EINTERNAL);
-}
-
-/* ---- timestamps -------------------------------------------------------------------- */
-
-Test(backup_info, time_format)
-{
-    char        buf[64];
-
-    backup_time_format(0, buf, sizeof(buf));
-    cr_assert_str_eq(buf, "1970-01-01 00:00:00.000000+00");
-    backup_time_format(T0 * 1000000 + 123456, buf, sizeof(buf));
-    cr_assert_str_eq(buf, "2026-12-03 20:53:22.123456+00");
-    backup_time_format(T0 * 1000000 + 1, buf, sizeof(buf));
-    cr_assert_str_eq(buf, "2026-12-03 20:53:22.000001+00");
-    backup_time_format(-1, buf, sizeof(buf));
-    cr_assert_str_eq(buf, "1969-12-31 23:59:59.999999+00");
-    backup_time_format(-1000000, buf, sizeof(buf));
-    cr_assert_str_eq(buf, "1969-12-31 23:59:59.000000+00");
-
-    /* UTC whatever TZ says */
-    set_tz("America/Sao_Paulo");
-    backup_time_format(T0 * 1000000, buf, sizeof(buf));
-    cr_assert_str_eq(buf, "2026-12-03 20:53:22.000000+00");
-
-    /* truncated, but terminated */
-    memset(buf, 'x', sizeof(buf));
-    backup_time_format(T0 * 1000000, buf, 11);
-    cr_assert_str_eq(buf, "2026-12-03");
-}
-
-Test(backup_info, time_round_trip)
-{
-    static const int64_t vals[] = {
-        0, 1, 999999, 1000000, T0 * 1000000, T0 * 1000000 + 123456, T0 * 1000000 + 999999,
-        INT64_C(1709251199) * 1000000 + 500000,     /* 2024-02-29 23:59:59.5 */
-        INT64_C(951868800) * 1000000,               /* 2000-03-01 */
-        INT64_C(4102444799) * 1000000 + 999999,     /* 2099-12-31 23:59:59.999999 */
-    };
-    static const char *const zones[] = {"UTC", "Europe/Berlin", "Pacific/Chatham",
-                                        "America/St_Johns"};
-
-    for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++)
-    {
-        set_tz(zones[z]);
-        for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
-        {
-            char        buf[64];
-
-            backup_time_format(vals[i], buf, sizeof(buf));
-            cr_assert_eq(parse_ok(buf), vals[i], "%s (TZ=%s)", buf, zones[z]);
-        }
-    }
-}
-
-Test(backup_info, time_parse_zones)
-{
-    const int64_t want = T0 * 1000000;
-
-    set_tz("Europe/Berlin");        /* an explicit zone never consults TZ */
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22Z"), want);
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22z"), want);
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22UTC"), want);
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22 UTC"), want);
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22+00"), want);
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22-00"), want);
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22+00:00"), want);
-    cr_assert_eq(parse_ok("2026-12-03 22:53:22+02"), want);
-    cr_assert_eq(parse_ok("2026-12-03 22:53:22+02:00"), want);
-    cr_assert_eq(parse_ok("2026-12-03 22:53:22 +02"), want);
-    cr_assert_eq(parse_ok("2026-12-04 02:23:22+05:30"), want);
-    cr_assert_eq(parse_ok("2026-12-04 02:23:22+0530"), want);
-    cr_assert_eq(parse_ok("2026-12-03 17:53:22-03"), want);
-    cr_assert_eq(parse_ok("2026-12-03 17:23:22-03:30"), want);
-    cr_assert_eq(parse_ok("2026-12-04 11:38:22+14:45"), want);
-    /* across midnight and a month end */
-    cr_assert_eq(parse_ok("2026-11-30 23:30:00-01"), INT64_C(1796085000) * 1000000);
-    cr_assert_eq(parse_ok("2026-12-01 00:30:00Z"), INT64_C(1796085000) * 1000000);
-    cr_assert_eq(parse_ok("2026-12-01 01:00:00+01"), INT64_C(1796083200) * 1000000);
-    /* 'T' separator, surrounding spaces, seconds left out */
-    cr_assert_eq(parse_ok("2026-12-03T20:53:22Z"), want);
-    cr_assert_eq(parse_ok("2026-12-03T22:53:22+02"), want);
-    cr_assert_eq(parse_ok("  2026-12-03 20:53:22Z  "), want);
-    cr_assert_eq(parse_ok("2026-12-03 20:53Z"), want - 22 * 1000000);
-    cr_assert_eq(parse_ok("2026-12-03T20:53+00"), want - 22 * 1000000);
-    /* leap day */
-    cr_assert_eq(parse_ok("2024-02-29 12:00:00Z"), INT64_C(1709208000) * 1000000);
-    cr_assert_eq(parse_ok("2000-02-29 00:00:00Z"), INT64_C(951782400) * 1000000);
-    cr_assert_eq(parse_ok("1970-01-01 00:00:00Z"), 0);
-}
-
-Test(backup_info, time_parse_fraction)
-{
-    const int64_t want = T0 * 1000000;
-
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22.5Z"), want + 500000);
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22.000001Z"), want + 1);
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22.123456+00"), want + 123456);
-    cr_assert_eq(parse_ok("2026-12-03 22:53:22.123456+02"), want + 123456);
-    cr_assert_eq(parse_ok("2026-12-03T20:53:22.1Z"), want + 100000);
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22.0Z"), want);
-    /* beyond microseconds: truncated, not rounded */
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22.1234567Z"), want + 123456);
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22.9999999Z"), want + 999999);
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22.000000999999999999999Z"), want);
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22.12345678901234567890123+05:30"),
-                 want - (5 * 3600 + 30 * 60) * INT64_C(1000000) + 123456);
-}
-
-Test(backup_info, time_parse_local_zone)
-{
-    const int64_t want = T0 * 1000000;
-
-    /* winter: CET, +01 */
-    set_tz("Europe/Berlin");
-    cr_assert_eq(parse_ok("2026-12-03 21:53:22"), want);
-    cr_assert_eq(parse_ok("2026-12-03T21:53:22.25"), want + 250000);
-    cr_assert_eq(parse_ok("2026-12-03 21:53"), want - 22 * 1000000);
-    /* summer: CEST, +02 */
-    cr_assert_eq(parse_ok("2026-07-01 12:00:00"), INT64_C(1782900000) * 1000000);
-    /* the explicit zone still wins */
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22+00"), want);
-
-    set_tz("UTC");
-    cr_assert_eq(parse_ok("2026-12-03 20:53:22"), want);
-    cr_assert_eq(parse_ok("2026-07-01 10:00:00"), INT64_C(1782900000) * 1000000);
-
-    set_tz("America/New_York");     /* EST, -05 */
-    cr_assert_eq(parse_ok("2026-12-03 15:53:22"), want);
-
-    set_tz("Asia/Kolkata");         /* +05:30, no DST */
-    cr_assert_eq(parse_ok("2026-12-04 02:23:22"), want);
-
-    /* same text, different zones, different instants */
-    set_tz("Europe/Berlin");
-    {
-        int64_t     berlin = parse_ok("2026-12-03 12:00:00");
-
-        set_tz("UTC");
-        cr_assert_eq(parse_ok("2026-12-03 12:00:00") - berlin, INT64_C(3600) * 1000000);
-    }
-}
-
-Test(backup_info, time_parse_invalid_dates)
-{
-    static const char *const bad[] = {
-        "2026-02-30 00:00:00Z", "2026-02-29 00:00:00Z", "2026-04-31 12:00:00+02",
-        "2026-02-30 00:00:00", "2026-13-01 00:00:00Z", "2026-00-10 00:00:00Z",
-        "2026-01-00 00:00:00Z", "2026-01-32 00:00:00Z", "2026-01-01 24:00:00Z",
-        "2026-01-01 12:60:00Z", "2026-01-01 12:00:61Z", "1969-12-31 23:59:59Z",
-        "1900-02-29 00:00:00Z", "2100-02-29 00:00:00Z", "2026-01-01 00:00:00+16",
-        "2026-01-01 00:00:00+05:60", NULL};
-
-    set_tz("Europe/Berlin");
-    for (int i = 0; bad[i] != NULL; i++)
-        parse_bad(bad[i]);
-    set_tz("UTC");
-    parse_bad("2026-02-30 00:00:00");
-    parse_bad("2026-06-31 00:00:00");
-}
-
-Test(backup_info, time_parse_garbage_and_trailing_junk)
-{
-    static const char *const bad[] = {
-        "", " ", "now", "yesterday", "2026", "2026-12-03", "2026-12-03 ", "2026-12-03T",
-        "2026-12-03 20", "2026-12-03 20:", "2026-12-03 20:5", "2026-12-03 20:53:",
-        "2026-12-03 20:53:2", "2026-12-03 20:53:22.", "2026-12-03 20:53:22.Z",
-        "26-12-03 20:53:22", "2026/12/03 20:53:22", "2026-12-3 20:53:22", "2026-1-03 20:53:22",
-        "2026-12-03_20:53:22", "2026-12-03  20:53:22", "20261203T205322Z",
-        "2026-12-03 20:53:22Zjunk", "2026-12-03 20:53:22Z Z", "2026-12-03 20:53:22 x",
-        "2026-12-03 20:53:22+02x", "2026-12-03 20:53:22+02:00:00", "2026-12-03 20:53:22+2",
-        "2026-12-03 20:53:22+", "2026-12-03 20:53:22-", "2026-12-03 20:53:22+02:3",
-        "2026-12-03 20:53:22 CET", "2026-12-03 20:53:22 utc", "2026-12-03 20:53:22.5.5",
-        "2026-12-03 20:53:22,5", "-2026-12-03 20:53:22", "+2026-12-03 20:53:22",
-        "2026-12-03 20:53:22Z\n", "2026-12-03 20:53:22\t", "\t2026-12-03 20:53:22",
-        "2026-12-03 20:53:22Z;DROP", NULL};
-
-    for (int i = 0; bad[i] != NULL; i++)
-        parse_bad(bad[i]);
-}
-
-Test(backup_info, time_parse_error_has_hint)
-{
-    struct ws_err err = WS_ERR_INIT;
-    int64_t     us;
-
-    cr_assert_eq(backup_time_parse("tomorrow-ish", &us, &err), -1);
-    cr_assert_eq(err.code, WS_EINPUT);
-    cr_assert_str_eq(err.msg, "invalid timestamp \"tomorrow-ish\"");
-    cr_assert_neq(err.hint[0], '\0');
 }
 
 /* ---- the descriptor text ------------------------------------------------------------ */
@@ -902,300 +718,6 @@ Test(backup_info, parse_line_too_long)
     }
     free(big);
     free(text);
-}
-
-/* ---- backup_choose -------------------------------------------------------------------- */
-
-/* A list as backup_list returns it: oldest first. */
-struct fixture_backup
-{
-    const char *id;
-    bool        complete;
-    int64_t     stop_s;         /* stop time, unix seconds */
-    uint64_t    stop_lsn;
-};
-
-static struct backup_info *
-make_list(const struct fixture_backup *f, int n)
-{
-    struct backup_info *list = calloc((size_t) (n ? n : 1), sizeof(*list));
-
-    cr_assert_not_null(list);
-    for (int i = 0; i < n; i++)
-    {
-        strcpy(list[i].id, f[i].id);
-        list[i].complete = f[i].complete;
-        if (f[i].complete)
-        {
-            list[i].format = BACKUP_INFO_FORMAT;
-            list[i].stop_time_us = f[i].stop_s * 1000000 + 250000;
-            list[i].stop_lsn = f[i].stop_lsn;
-            list[i].start_time_us = (f[i].stop_s - 60) * 1000000;
-        }
-    }
-    return list;
-}
-
-/* 2026-12-01 .. 2026-12-05 at 00:00 UTC, a backup starting each day, 10 min long */
-#define DAY INT64_C(86400)
-#define D1 INT64_C(1796083200)
-
-static const struct fixture_backup four[] = {
-    {"20261201T000000Z", true, D1 + 600, UINT64_C(0x100000000)},
-    {"20261202T000000Z", true, D1 + DAY + 600, UINT64_C(0x200000000)},
-    {"20261203T000000Z", false, 0, 0},                          /* incomplete */
-    {"20261204T000000Z", true, D1 + 3 * DAY + 600, UINT64_C(0x400000000)},
-    {"20261205T000000Z", false, 0, 0},                          /* incomplete, newest */
-};
-#define NFOUR ((int) (sizeof(four) / sizeof(four[0])))
-
-static int
-choose(const struct backup_info *list, int n, const char *id, struct backup_target t,
-       struct ws_err *err)
-{
-    return backup_choose(list, n, id, &t, err);
-}
-
-static struct backup_target
-at_time(int64_t us)
-{
-    struct backup_target t = {BACKUP_TARGET_TIME, us, 0};
-
-    return t;
-}
-
-static struct backup_target
-at_lsn(uint64_t lsn)
-{
-    struct backup_target t = {BACKUP_TARGET_LSN, 0, lsn};
-
-    return t;
-}
-
-static struct backup_target
-of_kind(enum backup_target_kind k)
-{
-    struct backup_target t = {k, 0, 0};
-
-    return t;
-}
-
-Test(backup_info, choose_by_id)
-{
-    struct backup_info *l = make_list(four, NFOUR);
-    struct ws_err err = WS_ERR_INIT;
-    char        stop[64];
-
-    /* found, whatever the target kind that cannot fail */
-    for (int k = BACKUP_TARGET_END; k <= BACKUP_TARGET_NAME; k++)
-    {
-        if (k == BACKUP_TARGET_TIME || k == BACKUP_TARGET_LSN)
-            continue;
-        cr_assert_eq(choose(l, NFOUR, "20261201T000000Z", of_kind(k), &err), 0, "%s", err.msg);
-        cr_assert_eq(choose(l, NFOUR, "20261204T000000Z", of_kind(k), &err), 3, "%s", err.msg);
-    }
-    /* an older backup even though a newer one exists, with a reachable target */
-    cr_assert_eq(choose(l, NFOUR, "20261201T000000Z", at_time(l[3].stop_time_us + 1), &err), 0,
-                 "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, "20261202T000000Z", at_time(l[1].stop_time_us), &err), 1,
-                 "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, "20261202T000000Z", at_lsn(l[1].stop_lsn), &err), 1, "%s",
-                 err.msg);
-
-    /* unknown */
-    err_clear(&err);
-    cr_assert_eq(choose(l, NFOUR, "20261130T000000Z", of_kind(BACKUP_TARGET_END), &err), -1);
-    cr_assert_eq(err.code, WS_ENOTFOUND, "%s", err_code_name(err.code));
-    cr_assert_not_null(strstr(err.msg, "20261130T000000Z"), "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, "nonsense", at_time(0), &err), -1);
-    cr_assert_eq(err.code, WS_ENOTFOUND);
-    cr_assert_eq(choose(l, 0, "20261201T000000Z", of_kind(BACKUP_TARGET_END), &err), -1);
-    cr_assert_eq(err.code, WS_ENOTFOUND);
-
-    /* incomplete */
-    cr_assert_eq(choose(l, NFOUR, "20261203T000000Z", of_kind(BACKUP_TARGET_END), &err), -1);
-    cr_assert_eq(err.code, WS_EINPUT, "%s", err_code_name(err.code));
-    cr_assert_not_null(strstr(err.msg, "20261203T000000Z"), "%s", err.msg);
-    cr_assert_not_null(strstr(err.msg, "incomplete"), "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, "20261205T000000Z", at_time(INT64_MAX), &err), -1);
-    cr_assert_eq(err.code, WS_EINPUT);
-
-    /* cannot reach a time target before its stop time */
-    cr_assert_eq(choose(l, NFOUR, "20261204T000000Z", at_time(l[3].stop_time_us - 1), &err),
-                 -1);
-    cr_assert_eq(err.code, WS_EINPUT, "%s", err_code_name(err.code));
-    backup_time_format(l[3].stop_time_us, stop, sizeof(stop));
-    cr_assert_not_null(strstr(err.msg, stop), "\"%s\" not in \"%s\"", stop, err.msg);
-    cr_assert_not_null(strstr(err.msg, "20261204T000000Z"), "%s", err.msg);
-    cr_assert_neq(err.hint[0], '\0');
-
-    /* nor an LSN target before its stop LSN */
-    cr_assert_eq(choose(l, NFOUR, "20261204T000000Z", at_lsn(l[3].stop_lsn - 1), &err), -1);
-    cr_assert_eq(err.code, WS_EINPUT);
-    cr_assert_not_null(strstr(err.msg, "LSN 4/0"), "%s", err.msg);
-    free(l);
-}
-
-Test(backup_info, choose_by_time)
-{
-    struct backup_info *l = make_list(four, NFOUR);
-    struct ws_err err = WS_ERR_INIT;
-    char        first[64], want[64];
-
-    /* newest complete backup with stop_time <= target */
-    cr_assert_eq(choose(l, NFOUR, NULL, at_time(l[0].stop_time_us), &err), 0, "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, NULL, at_time(l[1].stop_time_us - 1), &err), 0, "%s",
-                 err.msg);
-    cr_assert_eq(choose(l, NFOUR, NULL, at_time(l[1].stop_time_us), &err), 1, "%s", err.msg);
-    /* the incomplete backup of the 3rd is skipped (its stop time, 0, is "before") */
-    cr_assert_eq(choose(l, NFOUR, NULL, at_time((D1 + 2 * DAY + 3600) * 1000000), &err), 1,
-                 "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, NULL, at_time(l[3].stop_time_us - 1), &err), 1, "%s",
-                 err.msg);
-    cr_assert_eq(choose(l, NFOUR, NULL, at_time(l[3].stop_time_us), &err), 3, "%s", err.msg);
-    /* after everything: the newest complete one, not the incomplete newest */
-    cr_assert_eq(choose(l, NFOUR, NULL, at_time(INT64_MAX), &err), 3, "%s", err.msg);
-
-    /* before every backup: WS_EINPUT naming the earliest recoverable time */
-    err_clear(&err);
-    cr_assert_eq(choose(l, NFOUR, NULL, at_time(l[0].stop_time_us - 1), &err), -1);
-    cr_assert_eq(err.code, WS_EINPUT, "%s", err_code_name(err.code));
-    backup_time_format(l[0].stop_time_us, first, sizeof(first));
-    backup_time_format(l[0].stop_time_us - 1, want, sizeof(want));
-    cr_assert_str_eq(first, "2026-12-01 00:10:00.250000+00");
-    cr_assert_not_null(strstr(err.msg, first), "\"%s\" not in \"%s\"", first, err.msg);
-    cr_assert_not_null(strstr(err.msg, want), "\"%s\" not in \"%s\"", want, err.msg);
-    cr_assert_not_null(strstr(err.detail, "20261201T000000Z"), "%s", err.detail);
-
-    /* the earliest is the oldest complete one, even after an incomplete oldest */
-    {
-        static const struct fixture_backup f[] = {
-            {"20261130T000000Z", false, 0, 0},
-            {"20261201T000000Z", true, D1 + 600, 1},
-        };
-        struct backup_info *l2 = make_list(f, 2);
-
-        cr_assert_eq(choose(l2, 2, NULL, at_time(0), &err), -1);
-        cr_assert_eq(err.code, WS_EINPUT);
-        cr_assert_not_null(strstr(err.msg, first), "\"%s\" not in \"%s\"", first, err.msg);
-        cr_assert_eq(choose(l2, 2, NULL, at_time(l2[1].stop_time_us), &err), 1);
-        free(l2);
-    }
-    free(l);
-}
-
-Test(backup_info, choose_by_lsn)
-{
-    struct backup_info *l = make_list(four, NFOUR);
-    struct ws_err err = WS_ERR_INIT;
-
-    cr_assert_eq(choose(l, NFOUR, NULL, at_lsn(UINT64_C(0x100000000)), &err), 0, "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, NULL, at_lsn(UINT64_C(0x1FFFFFFFF)), &err), 0, "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, NULL, at_lsn(UINT64_C(0x200000000)), &err), 1, "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, NULL, at_lsn(UINT64_C(0x3FFFFFFFF)), &err), 1, "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, NULL, at_lsn(UINT64_MAX), &err), 3, "%s", err.msg);
-
-    err_clear(&err);
-    cr_assert_eq(choose(l, NFOUR, NULL, at_lsn(UINT64_C(0xFFFFFFFF)), &err), -1);
-    cr_assert_eq(err.code, WS_EINPUT, "%s", err_code_name(err.code));
-    cr_assert_not_null(strstr(err.msg, "1/0"), "%s", err.msg);
-    cr_assert_not_null(strstr(err.msg, "0/FFFFFFFF"), "%s", err.msg);
-    cr_assert_not_null(strstr(err.detail, "20261201T000000Z"), "%s", err.detail);
-    free(l);
-}
-
-Test(backup_info, choose_other_targets_take_newest_complete)
-{
-    static const enum backup_target_kind kinds[] = {BACKUP_TARGET_END, BACKUP_TARGET_IMMEDIATE,
-                                                    BACKUP_TARGET_XID, BACKUP_TARGET_NAME};
-    struct backup_info *l = make_list(four, NFOUR);
-    struct ws_err err = WS_ERR_INIT;
-
-    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-    {
-        struct backup_target t = of_kind(kinds[k]);
-
-        /* the time and LSN fields mean nothing for these kinds */
-        t.time_us = 1;
-        t.lsn = 1;
-        cr_assert_eq(backup_choose(l, NFOUR, NULL, &t, &err), 3, "kind %d: %s", (int) kinds[k],
-                     err.msg);
-        cr_assert_eq(backup_choose(l, 3, NULL, &t, &err), 1, "kind %d", (int) kinds[k]);
-        cr_assert_eq(backup_choose(l, 1, NULL, &t, &err), 0, "kind %d", (int) kinds[k]);
-    }
-    free(l);
-}
-
-/* Damaged descriptors (unreadable) and backups off the target timeline's lineage. */
-Test(backup_info, choose_skips_unreadable_and_off_lineage)
-{
-    struct backup_info *l = make_list(four, NFOUR);
-    struct ws_err err = WS_ERR_INIT;
-
-    /* the newest complete one is off the lineage: the one before it */
-    l[3].off_lineage = true;
-    cr_assert_eq(choose(l, NFOUR, NULL, of_kind(BACKUP_TARGET_END), &err), 1, "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, NULL, at_time(INT64_MAX), &err), 1, "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, NULL, at_lsn(UINT64_MAX), &err), 1, "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, "20261204T000000Z", of_kind(BACKUP_TARGET_END), &err), -1);
-    cr_assert_eq(err.code, WS_EINPUT, "%s", err_code_name(err.code));
-    cr_assert_not_null(strstr(err.msg, "20261204T000000Z"), "%s", err.msg);
-
-    /* the earliest recoverable point ignores backups off the lineage */
-    l[0].off_lineage = true;
-    cr_assert_eq(choose(l, NFOUR, NULL, at_time(l[0].stop_time_us), &err), -1);
-    cr_assert_eq(err.code, WS_EINPUT, "%s", err_code_name(err.code));
-    {
-        char        second[64];
-
-        backup_time_format(l[1].stop_time_us, second, sizeof(second));
-        cr_assert_not_null(strstr(err.msg, second), "\"%s\" not in \"%s\"", second, err.msg);
-    }
-
-    /* all complete ones off the lineage: WS_ENOTFOUND */
-    l[1].off_lineage = true;
-    cr_assert_eq(choose(l, NFOUR, NULL, of_kind(BACKUP_TARGET_END), &err), -1);
-    cr_assert_eq(err.code, WS_ENOTFOUND, "%s", err_code_name(err.code));
-    free(l);
-
-    /* an unreadable descriptor: never chosen; by id, WS_ECORRUPT */
-    l = make_list(four, NFOUR);
-    memset(&l[3], 0, sizeof(l[3]));
-    strcpy(l[3].id, "20261204T000000Z");
-    l[3].unreadable = true;
-    cr_assert_eq(choose(l, NFOUR, NULL, of_kind(BACKUP_TARGET_END), &err), 1, "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, NULL, at_time(INT64_MAX), &err), 1, "%s", err.msg);
-    cr_assert_eq(choose(l, NFOUR, "20261204T000000Z", of_kind(BACKUP_TARGET_END), &err), -1);
-    cr_assert_eq(err.code, WS_ECORRUPT, "%s", err_code_name(err.code));
-    free(l);
-}
-
-Test(backup_info, choose_without_complete_backup)
-{
-    static const struct fixture_backup none[] = {
-        {"20261201T000000Z", false, 0, 0},
-        {"20261202T000000Z", false, 0, 0},
-    };
-    struct backup_info *l = make_list(none, 2);
-    struct backup_target targets[] = {of_kind(BACKUP_TARGET_END), of_kind(BACKUP_TARGET_IMMEDIATE),
-                                      at_time(INT64_MAX), at_time(0), at_lsn(UINT64_MAX),
-                                      at_lsn(0), of_kind(BACKUP_TARGET_XID),
-                                      of_kind(BACKUP_TARGET_NAME)};
-
-    for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
-    {
-        struct ws_err err = WS_ERR_INIT;
-
-        cr_assert_eq(backup_choose(l, 2, NULL, &targets[i], &err), -1, "target %zu", i);
-        cr_assert_eq(err.code, WS_ENOTFOUND, "target %zu: %s", i, err_code_name(err.code));
-        err_clear(&err);
-        cr_assert_eq(backup_choose(l, 0, NULL, &targets[i], &err), -1, "target %zu", i);
-        cr_assert_eq(err.code, WS_ENOTFOUND, "target %zu: %s", i, err_code_name(err.code));
-        err_clear(&err);
-        cr_assert_eq(backup_choose(NULL, 0, NULL, &targets[i], &err), -1, "target %zu", i);
-        cr_assert_eq(err.code, WS_ENOTFOUND);
-    }
-    free(l);
 }
 
 /* ---- in a repository ------------------------------------------------------------------ */
@@ -1633,33 +1155,4 @@ Test(backup_info, descriptor_with_nul_byte)
     free(text);
     backup_info_free(&b);
     repo_close(r);
-}
-
-/* ---- timeline history files ------------------------------------------------------ */
-
-Test(backup_info, history_parse)
-{
-    struct backup_history_entry *h = NULL;
-    struct ws_err err = WS_ERR_INIT;
-    int         n;
-
-    n = backup_history_parse("1\t0/3000000\tno recovery target specified\n\n"
-                             "2\t0/5000028\tafter 2026-12-03 10:00:00+00\n", "00000003.history",
-                             &h, &err);
-    cr_assert_eq(n, 2, "%s", err.msg);
-    cr_assert_eq(h[0].tli, 1);
-    cr_assert_eq(h[0].switchpoint, 0x3000000ULL);
-    cr_assert_eq(h[1].tli, 2);
-    cr_assert_eq(h[1].switchpoint, 0x5000028ULL);
-    free(h);
-
-    h = NULL;
-    cr_assert_eq(backup_history_parse("", "00000002.history", &h, &err), 0);
-    free(h);
-
-    cr_assert_eq(backup_history_parse("1\tnot-an-lsn\tx\n", "00000002.history", &h, &err), -1);
-    cr_assert_eq(err.code, WS_ECORRUPT);
-    cr_assert_not_null(strstr(err.msg, "00000002.history"), "%s", err.msg);
-    cr_assert_eq(backup_history_parse("2\t0/1\tx\n1\t0/2\ty\n", "00000003.history", &h, &err), -1,
-                 "timelines must increase");
 }
