@@ -1007,6 +1007,20 @@ tap_free(struct filter *f)
 
 static const struct filter_ops tap_ops = {"tap", tap_write, tap_finish, tap_free};
 
+/* The caller's rd, or local when it passed none; results cleared. */
+static struct repo_read *
+read_start(struct repo_read *rd, struct repo_read *local)
+{
+    if (rd == NULL)
+    {
+        memset(local, 0, sizeof(*local));
+        rd = local;
+    }
+    memset(&rd->obj, 0, sizeof(rd->obj));
+    rd->storage_failed = false;
+    return rd;
+}
+
 int
 repo_get(struct repo *r, const char *key, struct filter *sink, struct repo_read *rd,
          struct ws_err *err)
@@ -1019,13 +1033,7 @@ repo_get(struct repo *r, const char *key, struct filter *sink, struct repo_read 
     struct object_trailer t;
     int         rc = -1;
 
-    if (rd == NULL)
-    {
-        memset(&local, 0, sizeof(local));
-        rd = &local;
-    }
-    memset(&rd->obj, 0, sizeof(rd->obj));
-    rd->storage_failed = false;
+    rd = read_start(rd, &local);
     lend = calloc(1, sizeof(*lend));
     tap = calloc(1, sizeof(*tap));
     if (lend == NULL || tap == NULL)
@@ -1109,16 +1117,12 @@ repo_peek(struct repo *r, const char *key, struct repo_read *rd, struct ws_err *
     struct object_trailer t;
     int         rc = -1;
 
-    if (rd == NULL)
-    {
-        memset(&local, 0, sizeof(local));
-        rd = &local;
-    }
-    memset(&rd->obj, 0, sizeof(rd->obj));
-    rd->storage_failed = true;
+    rd = read_start(rd, &local);
     if (storage_head(r->storage, key, &si, err) < 0)
+    {
+        rd->storage_failed = true;
         return -1;
-    rd->storage_failed = false;
+    }
     if (object_peek_ranges(si.size, key, &head_len, &end_off, err) < 0)
         return -1;
     hbuf = filter_mem_new(OBJECT_HEADER_MAX);

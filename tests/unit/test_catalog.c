@@ -636,7 +636,9 @@ Test(catalog, hundred_thousand_wal_keys, .timeout = 300)
     cr_assert_leq(st.peak_ranges, 2 * 11 + N / 256, "peak %zu ranges", st.peak_ranges);
     /* bounded by ranges and directories: a segment array would be 100,000 x 16 bytes */
     cr_assert_lt(st.peak_bytes, 128 * 1024, "peak %zu bytes", st.peak_bytes);
+#ifndef __SANITIZE_ADDRESS__        /* ASan's quarantine keeps what the listing freed */
     cr_assert_lt(rss1 - rss0, 4 * 1024, "max RSS grew by %ld KiB", rss1 - rss0);
+#endif
     cr_assert_lt(t1 - t0, 30.0, "%.1f s", t1 - t0);
     /* segment 9,999 is 0x27 * 256 + 0x0F; timeline 2 starts at 60,001 = 0xEA * 256 + 0x61 */
     cr_assert_eq(strncmp(o.text, "1 000000010000000000000001..00000001000000270000000F 0\n",
