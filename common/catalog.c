@@ -212,6 +212,25 @@ struct catalog_wal
     size_t      ranges_cap;         /* sum of the timelines' capacities */
 };
 
+/*
+ * Room for more elements of `size` bytes in arr (*cap allocated): the
+ * array, moved, with *cap doubled; NULL (arr unchanged) when out of memory.
+ */
+static void *
+grow(void *arr, size_t *cap, size_t size, struct ws_err *err)
+{
+    size_t      ncap = *cap ? *cap * 2 : 4;
+    void       *n = realloc(arr, ncap * size);
+
+    if (n == NULL)
+    {
+        err_set(err, WS_EINTERNAL, "out of memory");
+        return NULL;
+    }
+    *cap = ncap;
+    return n;
+}
+
 static void
 note_memory(struct catalog_wal *w)
 {
@@ -274,16 +293,11 @@ tl_get(struct catalog_wal *w, uint32_t tli, struct ws_err *err)
         return &w->tls[lo];
     if (w->ntls == w->tls_cap)
     {
-        size_t      ncap = w->tls_cap ? w->tls_cap * 2 : 4;
-        struct wal_tl *n = realloc(w->tls, ncap * sizeof(*n));
+        struct wal_tl *n = grow(w->tls, &w->tls_cap, sizeof(*n), err);
 
         if (n == NULL)
-        {
-            err_set(err, WS_EINTERNAL, "out of memory");
             return NULL;
-        }
         w->tls = n;
-        w->tls_cap = ncap;
         note_memory(w);
     }
     memmove(&w->tls[lo + 1], &w->tls[lo], (w->ntls - lo) * sizeof(*w->tls));
@@ -328,14 +342,13 @@ range_add(struct catalog_wal *w, struct wal_tl *t, uint64_t first, uint64_t last
     {
         if (t->n == t->cap)
         {
-            size_t      ncap = t->cap ? t->cap * 2 : 4;
-            struct range *n = realloc(t->ranges, ncap * sizeof(*n));
+            size_t      was = t->cap;
+            struct range *n = grow(t->ranges, &t->cap, sizeof(*n), err);
 
             if (n == NULL)
-                return err_set(err, WS_EINTERNAL, "out of memory");
+                return -1;
             t->ranges = n;
-            w->ranges_cap += ncap - t->cap;
-            t->cap = ncap;
+            w->ranges_cap += t->cap - was;
         }
         i = lo;
         memmove(&t->ranges[i + 1], &t->ranges[i], (t->n - i) * sizeof(*t->ranges));
@@ -405,13 +418,11 @@ single_add(struct catalog_wal *w, const struct single *s, struct ws_err *err)
 {
     if (w->nsingles == w->singles_cap)
     {
-        size_t      ncap = w->singles_cap ? w->singles_cap * 2 : 8;
-        struct single *n = realloc(w->singles, ncap * sizeof(*n));
+        struct single *n = grow(w->singles, &w->singles_cap, sizeof(*n), err);
 
         if (n == NULL)
-            return err_set(err, WS_EINTERNAL, "out of memory");
+            return -1;
         w->singles = n;
-        w->singles_cap = ncap;
         note_memory(w);
     }
     w->singles[w->nsingles++] = *s;
