@@ -967,11 +967,23 @@ open_up(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
  * With driver_retries, the repository's driver claims STORAGE_F_RETRIES, as
  * the S3 driver does.
  */
+/* storage_open() wrapper: the driver claims STORAGE_F_RETRIES */
+static struct storage *
+claim_retries(struct storage *inner, void *arg)
+{
+    static struct storage_ops retrying;
+
+    (void) arg;
+    retrying = *inner->ops;
+    retrying.features |= STORAGE_F_RETRIES;
+    inner->ops = &retrying;
+    return inner;
+}
+
 static void
 restore_unreadable_with(int retry_attempts, bool driver_retries, struct retry_result *res,
                         const char **objp)
 {
-    static struct storage_ops retrying;
     struct fixture fx;
     struct archive_stats as;
     const char *p = make_wal(SEG5, SEG_SIZE, 5);
@@ -981,17 +993,13 @@ restore_unreadable_with(int retry_attempts, bool driver_retries, struct retry_re
     pid_t       pid;
     int         status;
 
+    storage_set_wrap(driver_retries ? claim_retries : NULL, NULL);
     open_fixture(&fx, "repo", CFG_COMPRESS_ZSTD, CFG_ENCRYPT_NONE);
+    storage_set_wrap(NULL, NULL);
     fx.cfg.retry_attempts = retry_attempts;
     fx.cfg.retry_delay_ms = 1;
     push_ok(&fx, p, SEG5, &as);
     obj = object_path(&fx, SEG5);
-    if (driver_retries)
-    {
-        retrying = *fx.repo->storage->ops;
-        retrying.features |= STORAGE_F_RETRIES;
-        fx.repo->storage->ops = &retrying;
-    }
     if (root)
     {
         cr_assert_eq(chmod(scratch, 0755), 0);
