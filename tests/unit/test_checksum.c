@@ -1,5 +1,5 @@
 /*
- * test_checksum.c — XXH64 and CRC-32C (common/checksum.c).
+ * test_checksum.c — XXH64 and CRC-32C (common/format/checksum.c).
  *
  * XXH64 vectors: the spec's empty-input value, widely published values for
  * "a", "abc" and "Nobody inspects the spammish repetition", and seeded values

@@ -1,6 +1,6 @@
 /*
- * test_cli.c — the flag-table command line (common/cli.c) and the flag
- * value parsers (common/cli_value.c).
+ * test_cli.c — the flag-table command line (common/base/cli.c) and the flag
+ * value parsers (common/command/cli_value.c).
  *
  * A test table exercises every kind of row: switches, a value flag with
  * its parser, and two configuration aliases, whose values must reach

@@ -1,5 +1,5 @@
 /*
- * test_exitcode.c — the exit-status policy (common/exitcode.c) against its
+ * test_exitcode.c — the exit-status policy (common/base/exitcode.c) against its
  * documentation (docs/exit-codes.md), so that the two cannot drift.
  *
  * The doc is parsed: each "## walship-..." section's table gives status ->

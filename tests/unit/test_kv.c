@@ -1,6 +1,6 @@
 /*
- * test_kv.c — "key = value" lines (common/kv.c) and whole small files
- * (common/smallfile.c), the two halves of reading walship.conf.
+ * test_kv.c — "key = value" lines (common/base/kv.c) and whole small files
+ * (common/base/smallfile.c), the two halves of reading walship.conf.
  *
  * Line tables in the three dialects the repository uses: walship.conf
  * (flags 0), bare descriptor tokens (repo's walship.repo) and descriptor

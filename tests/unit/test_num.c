@@ -1,5 +1,5 @@
 /*
- * test_num.c — strict integers, ranges and sizes (common/num.c).
+ * test_num.c — strict integers, ranges and sizes (common/base/num.c).
  *
  * Tables of text -> result: what parses, what is a syntax error (blanks,
  * signs where none belong, junk, overflow) and what is out of range.

@@ -1,5 +1,5 @@
 /*
- * test_pg.c — the libpq layer (common/pg.c) against real PostgreSQL 15.
+ * test_pg.c — the libpq layer (common/pg/pg.c) against real PostgreSQL 15.
  *
  * Each test that needs a server makes its own throwaway cluster (Criterion
  * forks per test and runs them in parallel): initdb as the unprivileged user

@@ -1,6 +1,6 @@
 /*
  * test_pgconf_quote.c — quoting for PostgreSQL configuration values and
- * restore_command (common/pgconf_quote.c).
+ * restore_command (common/format/pgconf_quote.c).
  *
  * The round trips do not trust the encoder's own idea of the rules: each
  * quoted line goes through a decoder written here from guc-file.l (the

@@ -1,5 +1,5 @@
 /*
- * test_pgcontrol.c — reading global/pg_control (common/pgcontrol.c).
+ * test_pgcontrol.c — reading global/pg_control (common/format/pgcontrol.c).
  *
  * Synthetic files: a buffer laid out like ControlFileData (pg_control_version
  * 1300) with known values and a correct CRC-32C, then the same with a bad CRC,

@@ -1,6 +1,6 @@
 /*
  * test_recover_report.c — walship-recover's summary on stdout
- * (common/recover_report.c), for each kind of target.
+ * (common/command/recover_report.c), for each kind of target.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>

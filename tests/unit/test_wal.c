@@ -1,5 +1,5 @@
 /*
- * test_wal.c — WAL file names and segment arithmetic (common/wal.c).
+ * test_wal.c — WAL file names and segment arithmetic (common/format/wal.c).
  *
  * Name tables: every accepted form with its parsed fields, and garbage that
  * must be rejected.  Round trips name -> segno -> name at several segment
