@@ -37,22 +37,11 @@ main(int argc, char **argv)
     const char *pos[2] = {NULL, NULL};
     int         rc;
 
-    log_init(argv[0], LOG_LEVEL_INFO);
-    switch (cli_parse(&spec, argc, argv, &cfg, NULL, pos, &err))
-    {
-        case CLI_DONE:
-            rc = 0;
-            goto out;
-        case CLI_ERROR:
-            rc = exitcode_for(WS_PROG_ARCHIVE, err.code);
-            goto out;
-        case CLI_RUN:
-            break;
-    }
+    if (!cli_begin(&spec, argc, argv, &cfg, NULL, pos, &err, &rc))
+        goto out;
     if (archive_push(&cfg, pos[0], pos[1], &st, &err) < 0)
     {
-        log_err(&err);
-        rc = exitcode_for(WS_PROG_ARCHIVE, err.code);
+        rc = cli_fail(WS_PROG_ARCHIVE, &err);
         goto out;
     }
     if (st.already_archived)

@@ -14,10 +14,9 @@
 #include "exitcode.h"
 #include "log.h"
 #include "progress.h"
+#include "sigstop.h"
 
 #include <inttypes.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,29 +58,15 @@ static const struct cli_spec spec = {
     .exit_signals = true,
 };
 
-/*
- * SIGINT, SIGTERM and SIGHUP (Ctrl-C, systemd's stop timeout, a closed
- * terminal) are blocked in every thread and taken by this one, which
- * interrupts the backup so that it removes what it stored and exits
- * 128 + signal, like a shell.
- */
+/* A stop signal interrupts the backup, which removes what it stored (sigstop.h). */
 static struct backup_control control;
-static volatile int caught_signal;
 
-static void *
-signal_thread(void *arg)
+static void
+on_stop(int sig, void *arg)
 {
-    sigset_t   *set = arg;
-    int         sig;
-
-    if (sigwait(set, &sig) == 0)
-    {
-        caught_signal = sig;
-        log_warning("received signal %d (%s): stopping the backup and removing what it stored",
-                    sig, strsignal(sig));
-        backup_interrupt(&control);
-    }
-    return NULL;
+    log_warning("received signal %d (%s): stopping the backup and removing what it stored",
+                sig, strsignal(sig));
+    backup_interrupt(arg);
 }
 
 static void
@@ -112,37 +97,12 @@ main(int argc, char **argv)
     int         rc = 1;
 
     memset(&info, 0, sizeof(info));
-    log_init(argv[0], LOG_LEVEL_INFO);
-    switch (cli_parse(&spec, argc, argv, &cfg, &a, NULL, &err))
-    {
-        case CLI_DONE:
-            rc = 0;
-            goto out;
-        case CLI_ERROR:
-            rc = exitcode_for(WS_PROG_TOOL, err.code);
-            goto out;
-        case CLI_RUN:
-            break;
-    }
+    if (!cli_begin(&spec, argc, argv, &cfg, &a, NULL, &err, &rc))
+        goto out;
 
-    {
-        static sigset_t set;
-        pthread_t   th;
-
-        sigemptyset(&set);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGHUP);
-        backup_control_init(&control);
-        if (pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 &&
-            pthread_create(&th, NULL, signal_thread, &set) == 0)
-        {
-            pthread_detach(th);
-            a.o.control = &control;
-        }
-        else
-            pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    }
+    backup_control_init(&control);
+    if (sigstop_begin(on_stop, &control))
+        a.o.control = &control;
     progress_init(&prog, "backup", a.show_progress);
     a.o.progress = prog.enabled ? on_progress : NULL;
     a.o.status = on_status;
@@ -150,24 +110,14 @@ main(int argc, char **argv)
     if (backup_run(&cfg, &a.o, &info, &err) < 0)
     {
         progress_end(&prog);
-        log_err(&err);
-        rc = exitcode_for(WS_PROG_TOOL, err.code);
-        if (err.code == WS_EINTERRUPTED && caught_signal > 0)
-            rc = exitcode_signal(caught_signal);
+        rc = cli_fail(WS_PROG_TOOL, &err);
+        if (err.code == WS_EINTERRUPTED && sigstop_caught() > 0)
+            rc = exitcode_signal(sigstop_caught());
     }
     else
     {
-        char        size[32], stored[32], lsn1[32], lsn2[32];
-        double      secs = (info.wal_time_us - info.start_time_us) / 1e6;
-
         progress_end(&prog);
-        progress_bytes(info.size, size, sizeof(size));
-        progress_bytes(info.stored, stored, sizeof(stored));
-        snprintf(lsn1, sizeof(lsn1), "%X/%X", (unsigned) (info.start_lsn >> 32), (unsigned) info.start_lsn);
-        snprintf(lsn2, sizeof(lsn2), "%X/%X", (unsigned) (info.stop_lsn >> 32), (unsigned) info.stop_lsn);
-        log_info("backup %s complete: %s stored as %s in %d objects (%s, %s), LSN %s .. %s on timeline %u, WAL %s .. %s archived, %.1f s",
-                 info.id, size, stored, info.nobjects, info.compression, info.encryption, lsn1,
-                 lsn2, info.timeline, info.start_wal, info.stop_wal, secs);
+        backup_log_summary(&info);
         printf("%s\n", info.id);
         fflush(stdout);
         rc = 0;

@@ -88,23 +88,11 @@ main(int argc, char **argv)
     int         rc = 1;
 
     memset(&res, 0, sizeof(res));
-    log_init(argv[0], LOG_LEVEL_INFO);
-    switch (cli_parse(&spec, argc, argv, &cfg, &a, NULL, &err))
-    {
-        case CLI_DONE:
-            rc = 0;
-            goto out;
-        case CLI_ERROR:
-            rc = exitcode_for(WS_PROG_TOOL, err.code);
-            goto out;
-        case CLI_RUN:
-            break;
-    }
+    if (!cli_begin(&spec, argc, argv, &cfg, &a, NULL, &err, &rc))
+        goto out;
     if (a.list)
     {
-        rc = recover_print_list(&cfg, stdout, &err) < 0 ? exitcode_for(WS_PROG_TOOL, err.code) : 0;
-        if (rc != 0)
-            log_err(&err);
+        rc = recover_print_list(&cfg, stdout, &err) < 0 ? cli_fail(WS_PROG_TOOL, &err) : 0;
         goto out;
     }
     /* only -D/--pgdata on the command line names the target, never the file's pgdata */
@@ -114,9 +102,8 @@ main(int argc, char **argv)
     {
         err_set(&err, WS_ECONFIG, "no target directory given");
         err_hint(&err, "Use -D DIR for the new data directory.");
-        log_err(&err);
+        rc = cli_fail(WS_PROG_TOOL, &err);
         log_hint("Try \"walship-recover --help\" for more information.");
-        rc = exitcode_for(WS_PROG_TOOL, err.code);
         goto out;
     }
     if (o->target_action != NULL && o->target.kind == BACKUP_TARGET_END)
@@ -130,8 +117,7 @@ main(int argc, char **argv)
     if (recover_run(&cfg, o, &res, &err) < 0)
     {
         progress_end(&prog);
-        log_err(&err);
-        rc = exitcode_for(WS_PROG_TOOL, err.code);
+        rc = cli_fail(WS_PROG_TOOL, &err);
     }
     else
     {

@@ -303,3 +303,29 @@ cli_usage(const struct cli_spec *spec, FILE *out)
     fputs("\nConfiguration keys (also WALSHIP_<KEY> and --key=value):\n", out);
     cfg_print_help(out);
 }
+
+bool
+cli_begin(const struct cli_spec *spec, int argc, char **argv, struct cfg *cfg, void *args,
+          const char **pos, struct ws_err *err, int *exit_status)
+{
+    log_init(argv[0], LOG_LEVEL_INFO);
+    switch (cli_parse(spec, argc, argv, cfg, args, pos, err))
+    {
+        case CLI_RUN:
+            return true;
+        case CLI_DONE:
+            *exit_status = 0;
+            return false;
+        case CLI_ERROR:
+            break;
+    }
+    *exit_status = exitcode_for(spec->exits, err->code);
+    return false;
+}
+
+int
+cli_fail(enum ws_program prog, const struct ws_err *err)
+{
+    log_err(err);
+    return exitcode_for(prog, err->code);
+}

@@ -86,6 +86,18 @@ struct cli_spec
 enum cli_result cli_parse(const struct cli_spec *spec, int argc, char **argv, struct cfg *cfg,
                           void *args, const char **pos, struct ws_err *err);
 
+/*
+ * The start every main shares: log_init, cli_parse, and the exit status
+ * for what cli_parse served or refused (0 for --help/--version/
+ * --print-config, the configuration error's status under spec->exits).
+ * Returns true when the program should run; else *exit_status is set.
+ */
+bool        cli_begin(const struct cli_spec *spec, int argc, char **argv, struct cfg *cfg,
+                      void *args, const char **pos, struct ws_err *err, int *exit_status);
+
+/* log_err(err) and the exit status of err under prog: the end of a failed main. */
+int         cli_fail(enum ws_program prog, const struct ws_err *err);
+
 /* The --help text: summary, usage, options, exit statuses, configuration keys. */
 void        cli_usage(const struct cli_spec *spec, FILE *out);
 

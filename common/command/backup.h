@@ -67,4 +67,7 @@ struct backup_options
 int         backup_run(const struct cfg *cfg, const struct backup_options *o,
                        struct backup_info *out, struct ws_err *err);
 
+/* Log the one-line summary of a complete backup (backup_report.c). */
+void        backup_log_summary(const struct backup_info *info);
+
 #endif
