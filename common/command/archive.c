@@ -40,11 +40,11 @@ now_seconds(void)
 static int
 hash_file(int fd, const char *path, uint64_t *size, uint64_t *xxh, struct ws_err *err)
 {
-    struct filter *h = filter_hash_new(NULL);
+    struct filter *h = filter_hash_new(NULL, err);
     int         rc = -1;
 
     if (h == NULL)
-        return err_set(err, WS_EINTERNAL, "out of memory");
+        return -1;
     if (lseek(fd, 0, SEEK_SET) < 0)
     {
         err_set_errno(err, WS_EIO, errno, "could not seek in file \"%s\"", path);

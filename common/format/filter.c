@@ -1,5 +1,6 @@
 /*
- * filter.c — the chain plumbing and the small stages: hash, memory sink, file sink.
+ * filter.c — the chain plumbing and the small stages: hash, tap, borrow,
+ * memory sink, file sink.  Ownership rule: filter.h.
  */
 #include "filter.h"
 #include "checksum.h"
@@ -114,13 +115,22 @@ plain_free(struct filter *f)
 
 static const struct filter_ops hash_ops = {"hash", hash_write, pass_finish, plain_free};
 
+/* A constructor's failure: it owns next, so it frees it (filter.h). */
+static struct filter *
+new_failed(struct filter *next, struct ws_err *err)
+{
+    filter_free(next);
+    err_set(err, WS_EINTERNAL, "out of memory");
+    return NULL;
+}
+
 struct filter *
-filter_hash_new(struct filter *next)
+filter_hash_new(struct filter *next, struct ws_err *err)
 {
     struct filter_hash *h = calloc(1, sizeof(*h));
 
     if (h == NULL)
-        return NULL;
+        return new_failed(next, err);
     h->base.ops = &hash_ops;
     h->base.next = next;
     xxh64_init(&h->st, 0);
@@ -136,6 +146,99 @@ filter_hash_result(const struct filter *f, uint64_t *size, uint64_t *xxh)
         *size = h->size;
     if (xxh)
         *xxh = xxh64_digest(&h->st);
+}
+
+/* ---- tap ---------------------------------------------------------------- */
+
+struct filter_tap
+{
+    struct filter base;
+    filter_tap_fn cb;
+    void       *arg;
+    uint64_t    bytes;
+    bool        failed;
+};
+
+static int
+tap_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
+{
+    struct filter_tap *t = (struct filter_tap *) f;
+
+    t->bytes += len;
+    if ((t->cb != NULL && t->cb(t->arg, len, err) < 0) ||
+        (f->next != NULL && filter_write(f->next, buf, len, err) < 0))
+    {
+        t->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
+static const struct filter_ops tap_ops = {"tap", tap_write, pass_finish, plain_free};
+
+struct filter *
+filter_tap_new(struct filter *next, filter_tap_fn cb, void *arg, struct ws_err *err)
+{
+    struct filter_tap *t = calloc(1, sizeof(*t));
+
+    if (t == NULL)
+        return new_failed(next, err);
+    t->base.ops = &tap_ops;
+    t->base.next = next;
+    t->cb = cb;
+    t->arg = arg;
+    return &t->base;
+}
+
+uint64_t
+filter_tap_bytes(const struct filter *f)
+{
+    return ((const struct filter_tap *) f)->bytes;
+}
+
+bool
+filter_tap_failed(const struct filter *f)
+{
+    return ((const struct filter_tap *) f)->failed;
+}
+
+/* ---- borrow ------------------------------------------------------------- */
+
+/* The sink is held outside `next`, so filter_free of the chain stops here. */
+struct filter_borrow
+{
+    struct filter base;
+    struct filter *sink;
+};
+
+static int
+borrow_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
+{
+    struct filter_borrow *b = (struct filter_borrow *) f;
+
+    return b->sink != NULL ? filter_write(b->sink, buf, len, err) : 0;
+}
+
+static int
+borrow_finish(struct filter *f, struct ws_err *err)
+{
+    struct filter_borrow *b = (struct filter_borrow *) f;
+
+    return b->sink != NULL ? filter_finish(b->sink, err) : 0;
+}
+
+static const struct filter_ops borrow_ops = {"borrow", borrow_write, borrow_finish, plain_free};
+
+struct filter *
+filter_borrow_new(struct filter *sink, struct ws_err *err)
+{
+    struct filter_borrow *b = calloc(1, sizeof(*b));
+
+    if (b == NULL)
+        return new_failed(NULL, err);      /* the sink is not ours to free */
+    b->base.ops = &borrow_ops;
+    b->sink = sink;
+    return &b->base;
 }
 
 /* ---- memory sink ------------------------------------------------------ */
@@ -222,6 +325,23 @@ filter_mem_data(const struct filter *f, size_t *len)
 
     *len = m->len;
     return m->data;
+}
+
+int
+filter_mem_copy(const struct filter *f, unsigned char **buf, size_t *len, struct ws_err *err)
+{
+    const unsigned char *data = filter_mem_data(f, len);
+
+    *buf = malloc(*len + 1);
+    if (*buf == NULL)
+    {
+        *len = 0;
+        return err_set(err, WS_EINTERNAL, "out of memory");
+    }
+    if (*len > 0)
+        memcpy(*buf, data, *len);
+    (*buf)[*len] = '\0';
+    return 0;
 }
 
 /* ---- file sink --------------------------------------------------------- */

@@ -2,14 +2,29 @@
  * filter.h — push-style stream stages (PostgreSQL's astreamer, curl writers).
  *
  * A chain is built from the sink outwards: each stage is created with the
- * stage it feeds (`next`) and takes ownership of it, so filter_free(head)
- * frees the whole chain.  Bytes enter with filter_write(head, ...); the end
- * of the stream is filter_finish(head), which flushes each stage and finishes
- * the next one in turn.  Freeing a chain whose finish did not succeed aborts
- * it: sinks remove what they had started (temporary files, uploads).
+ * stage it feeds (`next`).  Bytes enter with filter_write(head, ...); the end
+ * of the stream is filter_finish(head).
  *
- * A constructor that fails returns NULL, fills err, and leaves `next` with
- * the caller (who frees it).
+ * One ownership rule, on success and on failure:
+ *  - A constructor owns `next` from the moment it is called.  On success the
+ *    new stage holds it; on failure the constructor frees it (filter_free)
+ *    before returning NULL with err filled.  So whoever passed `next` never
+ *    frees it again, and a failed constructor needs no cleanup by the caller
+ *    beyond what it built above.
+ *  - filter_free(head) frees the whole chain, head to sink.  Freeing a chain
+ *    whose finish did not succeed aborts it: sinks remove what they had
+ *    started (temporary files, uploads).
+ *  - Finish cascades down: a stage's finish flushes what it holds, then
+ *    finishes its successor (filter_finish(f->next)), so finishing the head
+ *    finishes the sink last, after every stage above it passed.
+ *  - A function that pushes bytes into a sink it was handed (storage_get,
+ *    filter_pump_fd) only borrows it: it writes, and never finishes or frees
+ *    it.  A whole-stream reader that verifies what it read (repo_get) also
+ *    only borrows its sink, which it finishes once every check passed.  To
+ *    put a borrowed sink at the end of a chain, put filter_borrow_new(sink)
+ *    in front of it.
+ * Sinks and stages without a successor (files, uploads, the tar extractor)
+ * are created with no `next` and follow the same rule from there on.
  *
  * Stages keep all their state in their own struct: a chain is not shared
  * between threads, but any number of chains run in parallel.
@@ -49,13 +64,36 @@ int         filter_pump_fd(int fd, const char *what, struct filter *f, struct ws
 /* --- pass-through and terminal stages --------------------------------- */
 
 /* Counts bytes and computes XXH64 (seed 0) of what passes; next may be NULL. */
-struct filter *filter_hash_new(struct filter *next);
+struct filter *filter_hash_new(struct filter *next, struct ws_err *err);
 void        filter_hash_result(const struct filter *f, uint64_t *size, uint64_t *xxh64);
+
+/*
+ * Tap: passes bytes on unchanged, counting them.  cb (may be NULL) is called
+ * with each block's length before the block is passed on; returning -1 (err
+ * set) cancels the write.  filter_tap_failed() says whether a write through
+ * the tap failed (its callback or a later stage) rather than whatever pushes
+ * into it.  next may be NULL (count and drop).
+ */
+typedef int (*filter_tap_fn) (void *arg, uint64_t len, struct ws_err *err);
+struct filter *filter_tap_new(struct filter *next, filter_tap_fn cb, void *arg,
+                              struct ws_err *err);
+uint64_t    filter_tap_bytes(const struct filter *f);
+bool        filter_tap_failed(const struct filter *f);
+
+/*
+ * Borrow: the last stage in front of a sink that stays its owner's.  Writes
+ * and finish go to sink; freeing the chain does not free it.  sink NULL:
+ * the bytes are dropped.
+ */
+struct filter *filter_borrow_new(struct filter *sink, struct ws_err *err);
 
 /* Memory sink, for tests and small objects: fails (WS_EINTERNAL) past cap bytes. */
 struct filter *filter_mem_new(size_t cap);
 const unsigned char *filter_mem_data(const struct filter *f, size_t *len);
 bool        filter_mem_overflowed(const struct filter *f);
+/* A malloc'd NUL-terminated copy of a memory sink's bytes (*len excludes the NUL). */
+int         filter_mem_copy(const struct filter *f, unsigned char **buf, size_t *len,
+                            struct ws_err *err);
 
 /*
  * File sink: writes to a temporary file in the directory of `path`

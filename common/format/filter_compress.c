@@ -236,12 +236,14 @@ cz_alloc(int alg, struct filter *next, struct ws_err *err)
     if (alg != CFG_COMPRESS_NONE && alg != CFG_COMPRESS_ZSTD && alg != CFG_COMPRESS_GZIP)
     {
         err_set(err, WS_ECORRUPT, "unknown compression algorithm %d", alg);
+        filter_free(next);      /* ours from the call on (filter.h) */
         return NULL;
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL)
     {
         err_set(err, WS_EINTERNAL, "out of memory");
+        filter_free(next);
         return NULL;
     }
     c->base.ops = &cz_ops;
@@ -290,8 +292,7 @@ filter_compress_new(int alg, int level, int threads, struct filter *next, struct
 oom:
     err_set(err, WS_EINTERNAL, "out of memory");
 fail:
-    c->base.next = NULL;        /* caller keeps ownership of next on failure */
-    cz_free(&c->base);
+    filter_free(&c->base);      /* and next: ours from the call on (filter.h) */
     return NULL;
 }
 
@@ -329,7 +330,6 @@ filter_decompress_new(int alg, struct filter *next, struct ws_err *err)
     return &c->base;
 oom:
     err_set(err, WS_EINTERNAL, "out of memory");
-    c->base.next = NULL;
-    cz_free(&c->base);
+    filter_free(&c->base);      /* and next */
     return NULL;
 }

@@ -93,6 +93,32 @@ plain_tag(const unsigned char *aad, size_t aadlen, const unsigned char *payload,
     put64(tag, xxh64(payload, len, seed));
 }
 
+/* enum cfg_compression -> the header's byte; -1 for a value the format does not have */
+static int
+compression_to_disk(int alg)
+{
+    switch (alg)
+    {
+        case CFG_COMPRESS_NONE: return OBJECT_COMPRESSION_NONE;
+        case CFG_COMPRESS_ZSTD: return OBJECT_COMPRESSION_ZSTD;
+        case CFG_COMPRESS_GZIP: return OBJECT_COMPRESSION_GZIP;
+        default: return -1;
+    }
+}
+
+/* the header's byte (checked by object_header_parse) -> enum cfg_compression */
+int
+object_compression_alg(const struct object_header *h)
+{
+    switch (h->compression)
+    {
+        case OBJECT_COMPRESSION_ZSTD: return CFG_COMPRESS_ZSTD;
+        case OBJECT_COMPRESSION_GZIP: return CFG_COMPRESS_GZIP;
+        case OBJECT_COMPRESSION_NONE: return CFG_COMPRESS_NONE;
+        default: return -1;
+    }
+}
+
 int
 object_header_parse(const unsigned char *hdr, size_t len, const char *name,
                     struct object_header *out, struct ws_err *err)
@@ -127,7 +153,8 @@ object_header_parse(const unsigned char *hdr, size_t len, const char *name,
         return err_set(err, WS_ECORRUPT, "invalid object name length %u", name_len);
     memcpy(out->name, hdr + OBJECT_HEADER_FIXED, name_len);
     out->name[name_len] = '\0';
-    if (out->compression > CFG_COMPRESS_GZIP)
+    if (out->compression != OBJECT_COMPRESSION_NONE && out->compression != OBJECT_COMPRESSION_ZSTD &&
+        out->compression != OBJECT_COMPRESSION_GZIP)
         return err_set(err, WS_ECORRUPT, "unknown compression algorithm %u", out->compression);
     if (out->cipher > OBJECT_CIPHER_AES_256_GCM)
         return err_set(err, WS_ECORRUPT, "unknown cipher %u", out->cipher);
@@ -270,23 +297,31 @@ struct filter *
 object_writer_new(const struct object_params *p, const char *name, struct filter *sink,
                   struct ws_err *err)
 {
-    struct frame_writer *w = NULL;
-    struct filter *comp = NULL;
-    struct filter *head = NULL;
+    struct frame_writer *w = calloc(1, sizeof(*w));
+    struct filter *comp;
+    struct filter *head;
     size_t      name_len = strlen(name);
+    int         disk_compression = compression_to_disk(p->compression);
     unsigned char *h;
 
+    if (w == NULL)
+    {
+        filter_free(sink);      /* ours from the call on (filter.h) */
+        err_set(err, WS_EINTERNAL, "out of memory");
+        return NULL;
+    }
+    w->base.ops = &fw_ops;
+    w->base.next = sink;        /* from here on, freeing w frees sink */
     if (name_len >= 1024)
     {
         err_set(err, WS_EINPUT, "object name \"%s\" is too long", name);
         goto fail;
     }
-    w = calloc(1, sizeof(*w));
-    if (w == NULL)
-        goto oom;
-    w->base.ops = &fw_ops;
-    w->base.next = sink;
-    sink = NULL;
+    if (disk_compression < 0)
+    {
+        err_set(err, WS_EINTERNAL, "unknown compression algorithm %d", p->compression);
+        goto fail;
+    }
     w->chunk_size = p->chunk_size ? p->chunk_size : OBJECT_CHUNK_DEFAULT;
     w->exact_size = p->size_exact ? p->size_hint : UINT64_MAX;
     if (w->chunk_size > OBJECT_CHUNK_MAX)
@@ -298,13 +333,16 @@ object_writer_new(const struct object_params *p, const char *name, struct filter
     w->aad = calloc(1, w->header_len + AAD_TAIL);
     w->chunk = malloc(w->chunk_size);
     if (w->aad == NULL || w->chunk == NULL)
-        goto oom;
+    {
+        err_set(err, WS_EINTERNAL, "out of memory");
+        goto fail;
+    }
 
     h = w->aad;
     memcpy(h, OBJECT_MAGIC, OBJECT_MAGIC_LEN);
     put16(h + 8, OBJECT_VERSION);
     put16(h + 10, (uint16_t) w->header_len);
-    h[12] = (unsigned char) p->compression;
+    h[12] = (unsigned char) disk_compression;
     h[13] = p->master_key ? OBJECT_CIPHER_AES_256_GCM : OBJECT_CIPHER_NONE;
     h[14] = OBJECT_CHECKSUM_XXH64;
     h[15] = 0;
@@ -324,26 +362,19 @@ object_writer_new(const struct object_params *p, const char *name, struct filter
     memcpy(h + OBJECT_HEADER_FIXED, name, name_len);
     put32(h + OBJECT_HEADER_FIXED + name_len, crc32c(h, OBJECT_HEADER_FIXED + name_len));
 
+    /* each constructor owns what it is given, also when it fails */
     comp = filter_compress_new(p->compression, p->level, p->threads, &w->base, err);
     if (comp == NULL)
-        goto fail;
-    w = NULL;                   /* owned by comp now */
+        return NULL;
     if (p->size_exact)
         (void) filter_compress_pledge(comp, p->size_hint);
-    head = filter_hash_new(comp);
+    head = filter_hash_new(comp, err);
     if (head == NULL)
-        goto oom;
-    ((struct frame_writer *) comp->next)->hash = head;
+        return NULL;
+    w->hash = head;
     return head;
-oom:
-    err_set(err, WS_EINTERNAL, "out of memory");
 fail:
-    if (comp)
-        filter_free(comp);
-    else if (w)
-        filter_free(&w->base);
-    else
-        filter_free(sink);
+    filter_free(&w->base);      /* and sink */
     return NULL;
 }
 
@@ -503,7 +534,6 @@ reader_fail(struct frame_reader *r, struct ws_err *err)
 static int
 reader_header(struct frame_reader *r, struct ws_err *err)
 {
-    struct filter *dec = NULL;
     struct verify *v;
 
     if (object_header_parse(r->buf, r->have, r->check_name ? r->name : NULL, &r->hdr, err) < 0)
@@ -540,25 +570,18 @@ reader_header(struct frame_reader *r, struct ws_err *err)
         r->bufcap = (size_t) r->hdr.chunk_size + CRYPT_TAG_LEN;
     }
 
-    /* build frame -> decompress -> verify -> sink */
+    /* build frame -> decompress -> verify -> sink; each stage owns the next */
     v = calloc(1, sizeof(*v));
     if (v == NULL)
-        return err_set(err, WS_EINTERNAL, "out of memory");
+        return err_set(err, WS_EINTERNAL, "out of memory");     /* fr_free frees r->sink */
     v->base.ops = &verify_ops;
     v->base.next = r->sink;
     v->expect = &r->trailer;
     v->name = r->name;
     xxh64_init(&v->st, 0);
     r->sink = NULL;
-    dec = filter_decompress_new(r->hdr.compression, &v->base, err);
-    if (dec == NULL)
-    {
-        r->sink = v->base.next;
-        free(v);
-        return -1;
-    }
-    r->base.next = dec;
-    return 0;
+    r->base.next = filter_decompress_new(object_compression_alg(&r->hdr), &v->base, err);
+    return r->base.next != NULL ? 0 : -1;
 }
 
 static int

@@ -32,6 +32,16 @@
 #define OBJECT_CHUNK_MAX (16 * 1024 * 1024)
 #define OBJECT_END_PAYLOAD 32
 #define OBJECT_END_LEN (5 + OBJECT_END_PAYLOAD + CRYPT_TAG_LEN)     /* 53 */
+/*
+ * The header's compression byte: numbers of the format, fixed forever (old
+ * objects carry them), not enum cfg_compression; object.c maps between the two.
+ */
+enum object_compression
+{
+    OBJECT_COMPRESSION_NONE = 0,
+    OBJECT_COMPRESSION_ZSTD = 1,
+    OBJECT_COMPRESSION_GZIP = 2
+};
 #define OBJECT_CIPHER_NONE 0
 #define OBJECT_CIPHER_AES_256_GCM 1
 #define OBJECT_CHECKSUM_XXH64 1
@@ -51,7 +61,7 @@ struct object_header
 {
     uint16_t    version;
     uint16_t    header_len;
-    uint8_t     compression;
+    uint8_t     compression;        /* enum object_compression */
     uint8_t     cipher;
     uint8_t     checksum;
     uint32_t    chunk_size;
@@ -72,7 +82,7 @@ struct object_trailer
 /*
  * Writer: bytes written to the returned head are the plaintext; `name` is
  * the object's repository key, bound into the header and authenticated.
- * Takes ownership of sink (also on failure).
+ * Owns sink from the call on, also when it fails (filter.h).
  */
 struct filter *object_writer_new(const struct object_params *p, const char *name,
                                  struct filter *sink, struct ws_err *err);
@@ -90,7 +100,7 @@ void        object_writer_result(const struct filter *head, struct object_header
  * (an unencrypted object in an encrypted repository is rejected).
  * filter_finish() fails with WS_ECORRUPT on truncation, a missing chunk or a
  * checksum mismatch; the sink is finished only after every check passed.
- * Takes ownership of sink (also on failure).
+ * Owns sink from the call on, also when it fails (filter.h).
  */
 struct filter *object_reader_new(const unsigned char *master_key, const char *name,
                                  struct filter *sink, struct ws_err *err);
@@ -120,6 +130,9 @@ int         object_peek_ranges(uint64_t size, const char *name, uint64_t *head_l
  */
 int         object_check_length(const struct object_header *h, const struct object_trailer *t,
                                 uint64_t size, const char *name, struct ws_err *err);
+
+/* The header's compression as enum cfg_compression. */
+int         object_compression_alg(const struct object_header *h);
 
 /* Parse and check a header (hdr holds at least its header_len bytes). */
 int         object_header_parse(const unsigned char *hdr, size_t len, const char *name,

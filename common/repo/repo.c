@@ -882,7 +882,7 @@ repo_put_open(struct repo *r, const char *key, const struct repo_put *p, struct 
     if (storage_put_open(r->storage, key, p->mode == REPO_CREATE ? STORAGE_PUT_NO_OVERWRITE : 0,
                          &sink, err) < 0)
         return NULL;
-    return object_writer_new(&op, key, sink, err);     /* owns sink, also on failure */
+    return object_writer_new(&op, key, sink, err);     /* owns sink (filter.h) */
 }
 
 static void
@@ -894,7 +894,7 @@ object_info(const struct object_header *h, const struct object_trailer *t, uint6
     out->stored = stored;
     out->xxh64 = t->xxh64;
     out->chunks = t->chunks;
-    out->compression = h->compression;
+    out->compression = object_compression_alg(h);
     out->encrypted = h->cipher != OBJECT_CIPHER_NONE;
 }
 
@@ -930,83 +930,6 @@ out:
 
 /* ---- named objects: reading ------------------------------------------------------ */
 
-/*
- * lend: the last stage before the caller's sink, which stays the caller's.
- * It holds the sink outside `next`, so freeing the chain (also from inside
- * object_reader_new on failure) never frees the sink.  No sink: discard.
- */
-struct lend
-{
-    struct filter base;
-    struct filter *target;
-};
-
-static int
-lend_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
-{
-    struct lend *l = (struct lend *) f;
-
-    return l->target != NULL ? filter_write(l->target, buf, len, err) : 0;
-}
-
-static int
-lend_finish(struct filter *f, struct ws_err *err)
-{
-    struct lend *l = (struct lend *) f;
-
-    return l->target != NULL ? filter_finish(l->target, err) : 0;
-}
-
-static void
-lend_free(struct filter *f)
-{
-    free(f);
-}
-
-static const struct filter_ops lend_ops = {"lend", lend_write, lend_finish, lend_free};
-
-/*
- * tap: the first stage, before the object reader: counts the stored bytes,
- * reports progress, and records whether a failure came from the chain (the
- * object's checks, the sink, progress) rather than from reading storage.
- */
-struct tap
-{
-    struct filter base;
-    struct repo_read *rd;
-    uint64_t    bytes;
-    bool        failed;
-};
-
-static int
-tap_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
-{
-    struct tap *t = (struct tap *) f;
-
-    t->bytes += len;
-    if ((t->rd->progress != NULL && t->rd->progress(t->rd->arg, len, err) < 0) ||
-        filter_write(f->next, buf, len, err) < 0)
-    {
-        t->failed = true;
-        return -1;
-    }
-    return 0;
-}
-
-static int
-tap_finish(struct filter *f, struct ws_err *err)
-{
-    return filter_finish(f->next, err);
-}
-
-static void
-tap_free(struct filter *f)
-{
-    free(f);
-}
-
-static const struct filter_ops tap_ops = {"tap", tap_write, tap_finish, tap_free};
-
 /* The caller's rd, or local when it passed none; results cleared. */
 static struct repo_read *
 read_start(struct repo_read *rd, struct repo_read *local)
@@ -1021,50 +944,45 @@ read_start(struct repo_read *rd, struct repo_read *local)
     return rd;
 }
 
+/*
+ * The chain: tap (counts the stored bytes, reports progress, and says whether
+ * a failure came from the chain rather than from reading storage) -> object
+ * reader -> borrow -> the caller's sink, which freeing the chain leaves alone.
+ */
 int
 repo_get(struct repo *r, const char *key, struct filter *sink, struct repo_read *rd,
          struct ws_err *err)
 {
     struct repo_read local;
-    struct lend *lend = NULL;
-    struct tap *tap = NULL;
-    struct filter *reader = NULL;
+    struct filter *tap;
+    struct filter *reader;
     struct object_header h;
     struct object_trailer t;
     int         rc = -1;
 
     rd = read_start(rd, &local);
-    lend = calloc(1, sizeof(*lend));
-    tap = calloc(1, sizeof(*tap));
-    if (lend == NULL || tap == NULL)
-    {
-        free(lend);
-        free(tap);
-        return err_set(err, WS_EINTERNAL, "out of memory");
-    }
-    lend->base.ops = &lend_ops;
-    lend->target = sink;
-    reader = object_reader_new(master_key(r), key, &lend->base, err);
+    /* each constructor owns what it is given, also when it fails */
+    reader = filter_borrow_new(sink, err);
     if (reader == NULL)
-    {
-        free(tap);              /* lend freed by object_reader_new */
         return -1;
-    }
-    tap->base.ops = &tap_ops;
-    tap->base.next = reader;
-    tap->rd = rd;
-    if (storage_get(r->storage, key, 0, 0, &tap->base, err) < 0)
+    reader = object_reader_new(master_key(r), key, reader, err);
+    if (reader == NULL)
+        return -1;
+    tap = filter_tap_new(reader, rd->progress, rd->arg, err);
+    if (tap == NULL)
+        return -1;
+    if (storage_get(r->storage, key, 0, 0, tap, err) < 0)
     {
-        rd->storage_failed = !tap->failed;
+        rd->storage_failed = !filter_tap_failed(tap);
         goto out;
     }
-    if (filter_finish(&tap->base, err) < 0)
+    if (filter_finish(tap, err) < 0)
         goto out;
     object_reader_result(reader, &h, &t);
-    object_info(&h, &t, tap->bytes, &rd->obj);
+    object_info(&h, &t, filter_tap_bytes(tap), &rd->obj);
     rc = 0;
 out:
-    filter_free(&tap->base);    /* tap, reader, lend: never the sink */
+    filter_free(tap);           /* tap, reader, borrow: never the sink */
     return rc;
 }
 
@@ -1074,7 +992,7 @@ repo_get_buffer(struct repo *r, const char *key, size_t cap, const char *what, c
                 size_t *len, struct ws_err *err)
 {
     struct filter *mem = filter_mem_new(cap);
-    const unsigned char *data;
+    unsigned char *copy;
     int         rc = -1;
 
     *buf = NULL;
@@ -1087,16 +1005,9 @@ repo_get_buffer(struct repo *r, const char *key, size_t cap, const char *what, c
             err_set(err, WS_ECORRUPT, "%s \"%s\" is larger than %zu bytes", what, key, cap);
         goto out;
     }
-    data = filter_mem_data(mem, len);
-    *buf = malloc(*len + 1);
-    if (*buf == NULL)
-    {
-        err_set(err, WS_EINTERNAL, "out of memory");
+    if (filter_mem_copy(mem, &copy, len, err) < 0)
         goto out;
-    }
-    if (*len > 0)
-        memcpy(*buf, data, *len);
-    (*buf)[*len] = '\0';
+    *buf = (char *) copy;
     rc = 0;
 out:
     filter_free(mem);

@@ -183,7 +183,6 @@ storage_get_buffer(struct storage *st, const char *key, size_t cap, unsigned cha
                    size_t *len, struct ws_err *err)
 {
     struct filter *mem = filter_mem_new(cap);
-    const unsigned char *data;
     int         rc = -1;
 
     *buf = NULL;
@@ -197,16 +196,8 @@ storage_get_buffer(struct storage *st, const char *key, size_t cap, unsigned cha
                     key, st->location, cap);
         goto out;
     }
-    data = filter_mem_data(mem, len);
-    *buf = malloc(*len + 1);
-    if (*buf == NULL)
-    {
-        err_set(err, WS_EINTERNAL, "out of memory");
+    if (filter_mem_copy(mem, buf, len, err) < 0)
         goto out;
-    }
-    if (*len)
-        memcpy(*buf, data, *len);
-    (*buf)[*len] = '\0';
     rc = 0;
 out:
     filter_free(mem);

@@ -48,8 +48,8 @@ encode(const unsigned char *data, size_t len, int comp, const unsigned char *key
     int         rc = -1;
 
     cr_assert_not_null(mem);
-    /* keep mem alive after the chain is freed: wrap it in a pass-through */
-    w = object_writer_new(&p, name, filter_hash_new(mem), err);
+    /* a pass-through in front of the sink: the writer owns both */
+    w = object_writer_new(&p, name, filter_hash_new(mem, err), err);
     if (w == NULL)
         return -1;
     /* write in uneven pieces */
@@ -79,7 +79,7 @@ decode(const unsigned char *obj, size_t len, const unsigned char *key, const cha
        unsigned char **out, size_t *outlen, struct ws_err *err)
 {
     struct filter *mem = filter_mem_new((size_t) 1 << 31);
-    struct filter *sink = filter_hash_new(mem);
+    struct filter *sink = filter_hash_new(mem, err);
     struct filter *r = object_reader_new(key, name, sink, err);
     const unsigned char *d;
     int         rc = -1;
@@ -424,7 +424,7 @@ Test(object, writer_refuses_a_size_change)
 Test(object, streamed_1GiB_round_trip_in_bounded_memory, .timeout = 900)
 {
     struct ws_err err = WS_ERR_INIT;
-    struct filter *out = filter_hash_new(NULL);
+    struct filter *out = filter_hash_new(NULL, &err);
     struct filter *reader = object_reader_new(key1, "big", out, &err);
     struct object_params p = {CFG_COMPRESS_ZSTD, -1, 0, key1, 0, UINT64_MAX, false};
     struct filter *writer;
@@ -475,4 +475,35 @@ Test(object, stored_length_refuses_impossible_trailers)
     t.stored_size = 1000;
     cr_assert_eq(object_stored_length(100, &t, &len), 0);
     cr_assert_eq(len, 100 + OBJECT_END_LEN + 21 + 1000);
+}
+
+/* ---- the compression byte is the format's number, not the setting's ---- */
+
+Test(object, compression_byte_is_the_formats_fixed_number)
+{
+    static const struct
+    {
+        int         setting;
+        uint8_t     on_disk;
+    } cases[] = {
+        {CFG_COMPRESS_NONE, 0}, {CFG_COMPRESS_ZSTD, 1}, {CFG_COMPRESS_GZIP, 2},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    {
+        struct ws_err err = WS_ERR_INIT;
+        struct object_header h;
+        unsigned char *obj;
+        size_t      len;
+
+        make_object(cases[i].setting, NULL, &obj, &len);
+        cr_assert_eq(obj[12], cases[i].on_disk, "setting %d stored as %u", cases[i].setting,
+                     obj[12]);
+        cr_assert_eq(object_header_parse(obj, len, NULL, &h, &err), 0, "%s", err.msg);
+        cr_assert_eq(object_compression_alg(&h), cases[i].setting);
+        free(obj);
+    }
+    cr_assert_eq(OBJECT_COMPRESSION_NONE, 0);
+    cr_assert_eq(OBJECT_COMPRESSION_ZSTD, 1);
+    cr_assert_eq(OBJECT_COMPRESSION_GZIP, 2);
 }
