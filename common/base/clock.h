@@ -16,6 +16,9 @@ int64_t     clock_now_ms(void);
 /* Seconds on the monotonic clock, with sub-microsecond resolution. */
 double      clock_now_s(void);
 
+/* Wall-clock time in microseconds since the epoch: for what is written down. */
+int64_t     clock_wall_us(void);
+
 /* Sleep ms milliseconds (<= 0: return at once); a signal does not cut it short. */
 void        clock_sleep_ms(long ms);
 

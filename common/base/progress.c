@@ -2,19 +2,10 @@
  * progress.c — terminal progress line.  See progress.h.
  */
 #include "progress.h"
+#include "clock.h"
 
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
-
-static double
-now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 void
 progress_bytes(uint64_t n, char *buf, size_t len)
@@ -39,7 +30,7 @@ progress_init(struct progress *p, const char *what, int enabled)
 {
     p->enabled = enabled < 0 ? isatty(STDERR_FILENO) == 1 : enabled != 0;
     p->what = what;
-    p->t0 = now();
+    p->t0 = clock_now_s();
     p->last_draw = 0;
     p->drawn = false;
     pthread_mutex_init(&p->lock, NULL);
@@ -54,7 +45,7 @@ progress_update(struct progress *p, uint64_t done, uint64_t total)
     if (!p->enabled)
         return;
     pthread_mutex_lock(&p->lock);
-    el = now() - p->t0;
+    el = clock_now_s() - p->t0;
     if (el - p->last_draw < 0.25 && !(total > 0 && done >= total))
         goto out;
     p->last_draw = el;

@@ -14,6 +14,7 @@
  */
 #include "archive.h"
 #include "checksum.h"
+#include "clock.h"
 #include "log.h"
 #include "wal.h"
 
@@ -26,15 +27,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static double
-now_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Hash the local file (one pass): size and XXH64. */
 static int
@@ -132,7 +124,7 @@ archive_push_file(const struct cfg *cfg, struct repo *repo, const struct pg_cont
     struct stat sb;
     uint64_t    stored = 0;
     char        key[REPO_KEY_MAX];
-    double      t0 = now_seconds();
+    double      t0 = clock_now_s();
     int         fd = -1;
     int         rc = -1;
 
@@ -207,7 +199,7 @@ out:
     filter_free(head);
     if (fd >= 0)
         close(fd);
-    stats->seconds = now_seconds() - t0;
+    stats->seconds = clock_now_s() - t0;
     return rc;
 }
 

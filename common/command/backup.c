@@ -83,15 +83,6 @@ set_socket(const struct backup_options *o, int fd)
     pthread_mutex_unlock(&o->control->lock);
 }
 
-static int64_t
-now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int
 remember(struct run *r, const char *key, struct ws_err *err)
 {
@@ -245,14 +236,14 @@ status(const struct backup_options *o, const char *fmt, ...)
 
 /*
  * Wait until every segment from first to last is in the repository; the
- * timeout counts from the last progress.
+ * timeout counts from the last progress, on the monotonic clock.
  */
 static int
 wait_for_wal(struct run *r, uint32_t tli, uint64_t first, uint64_t last, struct ws_err *err)
 {
     uint32_t    segsize = repo_wal_segment_size(r->repo);
-    int64_t     timeout_us = (int64_t) r->cfg->backup_wal_timeout * 1000000;
-    int64_t     last_progress = now_us();
+    int64_t     timeout_ms = (int64_t) r->cfg->backup_wal_timeout * 1000;
+    int64_t     last_progress = clock_now_ms();
     int64_t     last_note = last_progress;
     uint64_t    seg = first;
     char        name[32];
@@ -268,7 +259,7 @@ wait_for_wal(struct run *r, uint32_t tli, uint64_t first, uint64_t last, struct 
         if (repo_stat(r->repo, key, &si, err) == 0)
         {
             seg++;
-            last_progress = now_us();
+            last_progress = clock_now_ms();
             continue;
         }
         if (err->code != WS_ENOTFOUND)
@@ -276,7 +267,7 @@ wait_for_wal(struct run *r, uint32_t tli, uint64_t first, uint64_t last, struct 
         err_clear(err);
         if (interrupted(r->o))
             return err_set(err, WS_EINTERRUPTED, "interrupted while waiting for WAL file \"%s\"", name);
-        if (now_us() - last_progress > timeout_us)
+        if (clock_now_ms() - last_progress > timeout_ms)
         {
             err_set(err, WS_ETIMEOUT,
                     "WAL file \"%s\" needed to make the backup consistent did not reach the repository within %d seconds",
@@ -287,10 +278,10 @@ wait_for_wal(struct run *r, uint32_t tli, uint64_t first, uint64_t last, struct 
                      repo_location(r->repo));
             return -1;
         }
-        if (now_us() - last_note > 10 * 1000000)
+        if (clock_now_ms() - last_note > 10 * 1000)
         {
             status(r->o, "still waiting for WAL file \"%s\" to be archived", name);
-            last_note = now_us();
+            last_note = clock_now_ms();
         }
         clock_sleep_ms(BACKUP_POLL_MS);
     }
@@ -425,7 +416,7 @@ backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_
     out->pg_version = sys.server_version;
     snprintf(out->compression, sizeof(out->compression), "%s", cfg_compression_name(cfg->compression));
     snprintf(out->encryption, sizeof(out->encryption), "%s", cfg_encryption_name(cfg->encryption));
-    out->start_time_us = now_us();
+    out->start_time_us = clock_wall_us();
 
     memset(&bo, 0, sizeof(bo));
     bo.label = label;
@@ -447,7 +438,7 @@ backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_
     if (pg_base_backup(conn, &bo, &cb, &res, err) < 0)
         goto out;
     have_res = true;
-    out->stop_time_us = now_us();
+    out->stop_time_us = clock_wall_us();
     set_socket(o, -1);
     pg_disconnect(conn);
     conn = NULL;
@@ -474,7 +465,7 @@ backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_
         if (wait_for_wal(&r, tli, first, last, err) < 0)
             goto out;
     }
-    out->wal_time_us = now_us();
+    out->wal_time_us = clock_wall_us();
     if (backup_info_store(r.repo, out, err) < 0)
     {
         err_prefix(err, "could not store the descriptor of backup %s", out->id);

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "recover.h"
 #include "catalog.h"
+#include "clock.h"
 #include "fileutil.h"
 #include "log.h"
 #include "pgconf_quote.h"
@@ -995,15 +996,12 @@ unprepare(struct place *pl)
 static int
 sync_result(struct shared *s, struct ws_err *err)
 {
-    struct timespec t0, t1;
+    double      t0 = clock_now_s();
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i <= s->b->ntablespaces; i++)
         if (file_sync_tree(s->places[i].dir, err) < 0)
             return -1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    log_debug("synced the restored directories in %.3f s",
-              (double) (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+    log_debug("synced the restored directories in %.3f s", clock_now_s() - t0);
     return 0;
 }
 
@@ -1020,12 +1018,11 @@ recover_run(const struct cfg *cfg, const struct recover_options *o, struct recov
     int         nthreads = 0;
     int         jobs;
     bool        lock_init = false;
-    struct timespec t0, t1;
+    double      t0 = clock_now_s();
     int         rc = -1;
 
     memset(&s, 0, sizeof(s));
     memset(res, 0, sizeof(*res));
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     s.cfg = cfg;
     s.o = o;
 
@@ -1263,8 +1260,7 @@ out:
     repo_close(s.repo);
     if (rc < 0)
         backup_info_free(&res->backup);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    res->seconds = (double) (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    res->seconds = clock_now_s() - t0;
     return rc;
 }
 

@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE             /* memmem */
 #include "pg.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -466,15 +467,6 @@ set_connect_err(PGconn *conn, const struct secrets *sec0, struct ws_err *err)
     return -1;
 }
 
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * connect_timeout in seconds from the connection string or PGCONNECT_TIMEOUT,
  * 0 = none; libpq raises 1 to 2.  libpq checks the value only in its own
@@ -516,7 +508,7 @@ static int
 poll_connect(PGconn *conn, int timeout_s)
 {
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-    int64_t     deadline = timeout_s > 0 ? now_ms() + (int64_t) timeout_s * 1000 : 0;
+    int64_t     deadline = timeout_s > 0 ? clock_now_ms() + (int64_t) timeout_s * 1000 : 0;
 
     for (;;)
     {
@@ -535,7 +527,7 @@ poll_connect(PGconn *conn, int timeout_s)
             return 0;
         if (deadline > 0)
         {
-            int64_t     left = deadline - now_ms();
+            int64_t     left = deadline - clock_now_ms();
 
             if (left <= 0)
                 return -1;
