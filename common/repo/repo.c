@@ -430,13 +430,7 @@ fs_type_name(unsigned long type)
 static bool
 key_cache_is_default(const struct cfg *cfg)
 {
-    int         n;
-    const struct cfg_option *opts = cfg_options(&n);
-
-    for (int i = 0; i < n && i < CFG_MAX_KEYS; i++)
-        if (strcmp(opts[i].name, "encryption_key_cache") == 0)
-            return cfg->source[i] == CFG_SRC_DEFAULT;
-    return false;
+    return cfg_source_of(cfg, "encryption_key_cache") == CFG_SRC_DEFAULT;
 }
 
 /*
