@@ -67,6 +67,13 @@ starts_with(const char *p, const char *end, const char *lit)
     return (size_t) (end - p) >= n && memcmp(p, lit, n) == 0;
 }
 
+/* The closing quote of the quoted string starting at q (< end), or NULL. */
+static const char *
+quote_end(const char *q, const char *end)
+{
+    return memchr(q + 1, *q, (size_t) (end - q - 1));
+}
+
 /*
  * Parse the markup starting at p (*p == '<', p < end).  Returns 0 and fills
  * *m, or -2 if it is unterminated or not well-formed enough to step over.
@@ -119,11 +126,8 @@ scan_markup(const char *p, const char *end, struct markup *m)
             {
                 if (*e == '"' || *e == '\'')
                 {
-                    const char *close = memchr(e + 1, *e, (size_t) (end - e - 1));
-
-                    if (close == NULL)
+                    if ((e = quote_end(e, end)) == NULL)
                         return -2;
-                    e = close;
                 }
                 else if (*e == '[')
                     brackets++;
@@ -175,11 +179,8 @@ scan_markup(const char *p, const char *end, struct markup *m)
     {
         if (*q == '"' || *q == '\'')
         {
-            const char *close = memchr(q + 1, *q, (size_t) (end - q - 1));
-
-            if (close == NULL)
+            if ((q = quote_end(q, end)) == NULL)
                 return -2;
-            q = close;
         }
         else if (*q == '<')
             return -2;

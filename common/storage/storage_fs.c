@@ -202,6 +202,26 @@ fail:
 
 /* ---- get / head / list / remove ---- */
 
+/* Open an object for reading into path; a missing one is WS_ENOTFOUND.  The fd or -1. */
+static int
+fs_open_object(struct storage_fs *fs, const char *key, char *path, size_t len, struct ws_err *err)
+{
+    int         fd;
+
+    if (fs_path(fs, key, path, len, err) < 0)
+        return -1;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+    {
+        if (errno == ENOENT)
+            err_set(err, WS_ENOTFOUND, "object \"%s\" not found in repository \"%s\"",
+                    key, fs->base.location);
+        else
+            fs_errno(err, errno, FS_READ, "could not open file \"%s\"", path);
+    }
+    return fd;
+}
+
 #define GET_BLOCK (1024 * 1024)
 
 static int
@@ -215,16 +235,8 @@ fs_get(struct storage *st, const char *key, uint64_t offset, uint64_t length,
     int         fd = -1;
     int         rc = -1;
 
-    if (fs_path(fs, key, path, sizeof(path), err) < 0)
+    if ((fd = fs_open_object(fs, key, path, sizeof(path), err)) < 0)
         return -1;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-    {
-        if (errno == ENOENT)
-            return err_set(err, WS_ENOTFOUND, "object \"%s\" not found in repository \"%s\"",
-                           key, st->location);
-        return fs_errno(err, errno, FS_READ, "could not open file \"%s\"", path);
-    }
     (void) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     buf = malloc(GET_BLOCK);
     if (buf == NULL)
@@ -398,16 +410,8 @@ fs_sync(struct storage *st, const char *key, struct ws_err *err)
     char        path[PATH_MAX];
     int         fd;
 
-    if (fs_path(fs, key, path, sizeof(path), err) < 0)
+    if ((fd = fs_open_object(fs, key, path, sizeof(path), err)) < 0)
         return -1;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-    {
-        if (errno == ENOENT)
-            return err_set(err, WS_ENOTFOUND, "object \"%s\" not found in repository \"%s\"",
-                           key, st->location);
-        return fs_errno(err, errno, FS_READ, "could not open file \"%s\"", path);
-    }
     if (fsync(fd) < 0)
     {
         int         e = errno;
