@@ -11,6 +11,7 @@
 #             uses the other)
 #   repo      the repository: named objects, descriptors, catalog
 #   command   the engines of walship-archive, -restore, -basebackup, -recover
+#             and walship (ops/)
 #
 # Prints each include that runs back up and exits 1 if there is one.
 set -euo pipefail
@@ -53,7 +54,7 @@ for f in common/*/*.c common/*/*.h; do
     g=${f#common/}
     check_file "$f" "${g%%/*}"
 done
-for f in archive/*.c restore/*.c basebackup/*.c; do
+for f in archive/*.c restore/*.c basebackup/*.c ops/*.c; do
     check_file "$f" exe
 done
 [ "$files" -gt 40 ] || { echo "layers: only $files files found"; exit 1; }

@@ -208,14 +208,15 @@ ws_setup() {
     mkdir "$T/bin"
     cp "$build/walship-archive" "$build/walship-restore" "$T/bin/" || fail "copy binaries"
     local b
-    for b in walship-basebackup walship-recover; do
+    for b in walship-basebackup walship-recover walship; do
         [ -x "$build/$b" ] && { cp "$build/$b" "$T/bin/" || fail "copy $b"; }
     done
-    chmod 755 "$T/bin" "$T/bin"/walship-*
+    chmod 755 "$T/bin" "$T/bin"/walship*
     WS_ARCHIVE=$T/bin/walship-archive
     WS_RESTORE=$T/bin/walship-restore
     WS_BASEBACKUP=$T/bin/walship-basebackup
     WS_RECOVER=$T/bin/walship-recover
+    WS_OPS=$T/bin/walship
     info "test dir $T, PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') from $PGBIN, $(id -un)"
 }
 

@@ -1,0 +1,169 @@
+/*
+ * walship — the operator's tool: one executable, one subcommand a job.
+ *
+ *     walship list [--json]               what the repository holds
+ *     walship help [SUBCOMMAND]
+ *
+ * The configuration is found as every walship executable finds it
+ * (--config FILE, $WALSHIP_CONFIG, /etc/walship.conf); --config and the
+ * --key=VALUE options may stand before or after the subcommand.
+ * docs/walship.md; exit statuses in docs/exit-codes.md.
+ */
+#include "cfg.h"
+#include "cli.h"
+#include "exitcode.h"
+#include "log.h"
+#include "ops_list.h"
+#include "version.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct args
+{
+    bool        json;
+};
+
+static const struct cli_option list_options[] = {
+    CLI_BOOL("json", 0, struct args, json,
+             "print JSON (schema_version 1, docs/walship.md) instead of tables"),
+    CLI_END
+};
+
+static int  run_list(const struct cfg *cfg, const struct args *a, struct ws_err *err);
+
+static const struct subcommand
+{
+    const char *name;
+    const char *brief;
+    struct cli_spec spec;
+    int         (*run) (const struct cfg *cfg, const struct args *a, struct ws_err *err);
+}           subcommands[] = {
+    {"list", "the backups, the archived WAL and the recoverable windows", {
+        .progname = "walship list",
+        .summary = "walship list shows a repository's backups, its archived WAL per timeline "
+                   "(ranges and gaps) and the windows it can recover into.",
+        .synopsis = "[--json]",
+        .options = list_options,
+        .exits = WS_PROG_TOOL}, run_list},
+};
+
+#define NSUB ((int) (sizeof(subcommands) / sizeof(subcommands[0])))
+
+static void
+usage(FILE *out)
+{
+    fprintf(out, "walship is the operator's tool for a walship repository.\n\n"
+            "Usage:\n  walship [--config FILE] SUBCOMMAND [OPTION]...\n\nSubcommands:\n");
+    for (int i = 0; i < NSUB; i++)
+        fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].brief);
+    fprintf(out, "  %-8s %s\n", "help", "this list, or a subcommand's options (help SUBCOMMAND)");
+    fprintf(out, "\nThe configuration file is --config FILE, else $WALSHIP_CONFIG, else %s;\n"
+            "--config and --key=VALUE may stand before or after the subcommand.\n",
+            CFG_DEFAULT_FILE);
+    exitcode_usage(out, WS_PROG_TOOL, false);
+    fprintf(out, "Documentation: docs/walship.md.\n");
+}
+
+static int
+run_list(const struct cfg *cfg, const struct args *a, struct ws_err *err)
+{
+    return ops_list_run(cfg, a->json, stdout, err) < 0 ? cli_fail(WS_PROG_TOOL, err) : 0;
+}
+
+/* The subcommand: the first argument that is no option nor --config's value. */
+static int
+find_subcommand(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+    {
+        if (strcmp(argv[i], "--config") == 0)
+            i++;
+        else if (strcmp(argv[i], "--") == 0)
+            return i + 1 < argc ? i + 1 : -1;
+        else if (argv[i][0] != '-')
+            return i;
+    }
+    return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+    const struct subcommand *sub = NULL;
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    struct args a = {.json = false};
+    char      **rest;
+    int         at, n = 0, rc = 1;
+
+    at = find_subcommand(argc, argv);
+    if (at < 0)
+    {
+        for (int i = 1; i < argc; i++)
+        {
+            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            {
+                usage(stdout);
+                return 0;
+            }
+            if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0)
+            {
+                printf("walship (walship) %s\n", WALSHIP_VERSION);
+                return 0;
+            }
+        }
+        log_init("walship", LOG_LEVEL_INFO);
+        err_set(&err, WS_ECONFIG, "no subcommand given");
+        err_hint(&err, "Try \"walship help\" for the list of subcommands.");
+        return cli_fail(WS_PROG_TOOL, &err);
+    }
+    if (strcmp(argv[at], "help") == 0)
+    {
+        const char *what = at + 1 < argc ? argv[at + 1] : NULL;
+
+        for (int i = 0; what != NULL && i < NSUB; i++)
+            if (strcmp(what, subcommands[i].name) == 0)
+            {
+                cli_usage(&subcommands[i].spec, stdout);
+                return 0;
+            }
+        if (what == NULL || strcmp(what, "help") == 0)
+        {
+            usage(stdout);
+            return 0;
+        }
+        log_init("walship", LOG_LEVEL_INFO);
+        err_set(&err, WS_ECONFIG, "unknown subcommand \"%s\"", what);
+        err_hint(&err, "Try \"walship help\" for the list of subcommands.");
+        return cli_fail(WS_PROG_TOOL, &err);
+    }
+    for (int i = 0; i < NSUB; i++)
+        if (strcmp(argv[at], subcommands[i].name) == 0)
+            sub = &subcommands[i];
+    if (sub == NULL)
+    {
+        log_init("walship", LOG_LEVEL_INFO);
+        err_set(&err, WS_ECONFIG, "unknown subcommand \"%s\"", argv[at]);
+        err_hint(&err, "Try \"walship help\" for the list of subcommands.");
+        return cli_fail(WS_PROG_TOOL, &err);
+    }
+
+    /* the subcommand's own command line: everything but its name */
+    rest = malloc(sizeof(char *) * (size_t) argc);
+    if (rest == NULL)
+    {
+        fprintf(stderr, "walship: out of memory\n");
+        return 1;
+    }
+    for (int i = 0; i < argc; i++)
+        if (i != at)
+            rest[n++] = argv[i];
+    rest[n] = NULL;
+    if (cli_begin(&sub->spec, n, rest, &cfg, &a, NULL, &err, &rc))
+        rc = sub->run(&cfg, &a, &err);
+    cfg_wipe(&cfg);
+    free(rest);
+    return rc;
+}
