@@ -2,6 +2,7 @@
  * walship — the operator's tool: one executable, one subcommand a job.
  *
  *     walship list [--json]               what the repository holds
+ *     walship verify [--backup ID] [-j N] read every object, check WAL continuity
  *     walship help [SUBCOMMAND]
  *
  * The configuration is found as every walship executable finds it
@@ -11,9 +12,12 @@
  */
 #include "cfg.h"
 #include "cli.h"
+#include "cli_value.h"
 #include "exitcode.h"
 #include "log.h"
+#include "num.h"
 #include "ops_list.h"
+#include "ops_verify.h"
 #include "version.h"
 
 #include <stdio.h>
@@ -23,7 +27,24 @@
 struct args
 {
     bool        json;
+    const char *backup_id;
+    int         jobs;
 };
+
+static int
+parse_jobs(void *dest, const char *value, struct ws_err *err)
+{
+    int64_t     n;
+
+    if (num_parse_int(value, 1, 256, &n) < 0)
+    {
+        err_set(err, WS_ECONFIG, "invalid value for -j/--jobs: \"%s\"", value);
+        err_hint(err, "Give a number of parallel reads from 1 to 256.");
+        return -1;
+    }
+    *(int *) dest = (int) n;
+    return 0;
+}
 
 static const struct cli_option list_options[] = {
     CLI_BOOL("json", 0, struct args, json,
@@ -31,7 +52,16 @@ static const struct cli_option list_options[] = {
     CLI_END
 };
 
+static const struct cli_option verify_options[] = {
+    CLI_PARSE("backup", 0, "ID", struct args, backup_id, cli_value_backup_id,
+              "verify only this backup's objects (and the WAL it needs)"),
+    CLI_PARSE("jobs", 'j', "N", struct args, jobs, parse_jobs,
+              "objects read in parallel (default 4)"),
+    CLI_END
+};
+
 static int  run_list(const struct cfg *cfg, const struct args *a, struct ws_err *err);
+static int  run_verify(const struct cfg *cfg, const struct args *a, struct ws_err *err);
 
 static const struct subcommand
 {
@@ -42,11 +72,21 @@ static const struct subcommand
 }           subcommands[] = {
     {"list", "the backups, the archived WAL and the recoverable windows", {
         .progname = "walship list",
-        .summary = "walship list shows a repository's backups, its archived WAL per timeline "
+        .summary = "walship list shows a repository's backups, its archived WAL per timeline\n"
                    "(ranges and gaps) and the windows it can recover into.",
         .synopsis = "[--json]",
         .options = list_options,
         .exits = WS_PROG_TOOL}, run_list},
+    {"verify", "read every object end to end and check WAL continuity", {
+        .progname = "walship verify",
+        .summary = "walship verify reads every object of the repository end to end and\n"
+                   "checks that each backup's WAL is archived without gaps.",
+        .synopsis = "[--backup ID] [-j N]",
+        .notes = "Each damaged or missing object is named with its cause, each gap as its\n"
+                 "first..last missing segment.  The exit status is \"corrupt\" when an object\n"
+                 "or a descriptor is damaged or missing, else \"WAL missing\" for a gap.",
+        .options = verify_options,
+        .exits = WS_PROG_TOOL}, run_verify},
 };
 
 #define NSUB ((int) (sizeof(subcommands) / sizeof(subcommands[0])))
@@ -59,9 +99,9 @@ usage(FILE *out)
     for (int i = 0; i < NSUB; i++)
         fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].brief);
     fprintf(out, "  %-8s %s\n", "help", "this list, or a subcommand's options (help SUBCOMMAND)");
-    fprintf(out, "\nThe configuration file is --config FILE, else $WALSHIP_CONFIG, else %s;\n"
-            "--config and --key=VALUE may stand before or after the subcommand.\n",
-            CFG_DEFAULT_FILE);
+    fprintf(out, "\nThe configuration file is --config FILE, else $WALSHIP_CONFIG,\n"
+            "else %s; --config and --key=VALUE may stand before or after\n"
+            "the subcommand.\n", CFG_DEFAULT_FILE);
     exitcode_usage(out, WS_PROG_TOOL, false);
     fprintf(out, "Documentation: docs/walship.md.\n");
 }
@@ -70,6 +110,24 @@ static int
 run_list(const struct cfg *cfg, const struct args *a, struct ws_err *err)
 {
     return ops_list_run(cfg, a->json, stdout, err) < 0 ? cli_fail(WS_PROG_TOOL, err) : 0;
+}
+
+static int
+run_verify(const struct cfg *cfg, const struct args *a, struct ws_err *err)
+{
+    struct ops_verify_options o = {
+        .backup_id = a->backup_id,
+        .jobs = a->jobs,
+    };
+    struct ops_verify_result res;
+
+    if (ops_verify_run(cfg, &o, stdout, &res, err) < 0)
+        return cli_fail(WS_PROG_TOOL, err);
+    if (res.damaged > 0)
+        return exitcode_for(WS_PROG_TOOL, WS_ECORRUPT);
+    if (res.gaps > 0)
+        return exitcode_for(WS_PROG_TOOL, WS_EGAP);
+    return 0;
 }
 
 /* The subcommand: the first argument that is no option nor --config's value. */
@@ -94,7 +152,7 @@ main(int argc, char **argv)
     const struct subcommand *sub = NULL;
     struct cfg  cfg;
     struct ws_err err = WS_ERR_INIT;
-    struct args a = {.json = false};
+    struct args a = {.jobs = 4};
     char      **rest;
     int         at, n = 0, rc = 1;
 

@@ -159,6 +159,7 @@ err_code_name(enum ws_code code)
         case WS_EINTERNAL: return "internal";
         case WS_ETIMEOUT: return "timeout";
         case WS_EINTERRUPTED: return "interrupted";
+        case WS_EGAP: return "WAL gap";
     }
     return "unknown";
 }

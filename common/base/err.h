@@ -28,7 +28,8 @@ enum ws_code
     WS_ENOSPC,              /* no space left on device */
     WS_EINTERNAL,           /* out of memory, library failure */
     WS_ETIMEOUT,            /* gave up waiting (a backup's WAL never reached the archive) */
-    WS_EINTERRUPTED         /* stopped by a signal (the executable exits 128 + signal) */
+    WS_EINTERRUPTED,        /* stopped by a signal (the executable exits 128 + signal) */
+    WS_EGAP                 /* WAL missing from the archive (walship verify) */
 };
 
 struct ws_err

@@ -16,7 +16,7 @@
  * to 1 (after retries and a logged error) and the standby keeps trying and
  * can stream.
  *
- * Operator tools (walship-basebackup, walship-recover): small distinct codes
+ * Operator tools (walship-basebackup, walship-recover, walship): small distinct codes
  * a cron job or systemd unit can act on; 7 (transient) is worth retrying
  * later as it is.
  *
@@ -78,6 +78,7 @@ static const struct exit_row
     {WS_PROG_TOOL, ROW_CODE, WS_ENOSPC, 8, "no space left"},
     {WS_PROG_TOOL, ROW_CODE, WS_ETIMEOUT, 9, "timeout"},
     {WS_PROG_TOOL, ROW_CODE, WS_EINPUT, 10, "bad input"},
+    {WS_PROG_TOOL, ROW_CODE, WS_EGAP, 11, "WAL missing"},
 };
 
 #define NROWS ((int) (sizeof(exit_table) / sizeof(exit_table[0])))

@@ -163,6 +163,7 @@ static const struct pin
     {WS_PROG_ARCHIVE, WS_EINTERNAL, "other failure"},
     {WS_PROG_ARCHIVE, WS_ETIMEOUT, "other failure"},
     {WS_PROG_ARCHIVE, WS_EINTERRUPTED, "other failure"},
+    {WS_PROG_ARCHIVE, WS_EGAP, "other failure"},
 
     {WS_PROG_RESTORE, WS_OK, "restored: verified"},
     {WS_PROG_RESTORE, WS_ENOTFOUND, "not in the archive"},
@@ -179,6 +180,7 @@ static const struct pin
     {WS_PROG_RESTORE, WS_EINTERNAL, "I/O error"},
     {WS_PROG_RESTORE, WS_ETIMEOUT, "I/O error"},
     {WS_PROG_RESTORE, WS_EINTERRUPTED, "I/O error"},
+    {WS_PROG_RESTORE, WS_EGAP, "I/O error"},
 
     {WS_PROG_TOOL, WS_OK, "success"},
     {WS_PROG_TOOL, WS_ENOTFOUND, "not found"},
@@ -195,6 +197,7 @@ static const struct pin
     {WS_PROG_TOOL, WS_EINTERNAL, "other failure"},
     {WS_PROG_TOOL, WS_ETIMEOUT, "timeout"},
     {WS_PROG_TOOL, WS_EINTERRUPTED, "other failure"},
+    {WS_PROG_TOOL, WS_EGAP, "WAL missing"},
 };
 
 static const enum ws_program documented[] = {WS_PROG_ARCHIVE, WS_PROG_RESTORE, WS_PROG_TOOL};
@@ -309,8 +312,8 @@ Test(exitcode, usage_lists_the_table, .init = cr_redirect_stdout)
     cr_assert_stdout_eq_str(
         "Exit status: 0 success, 1 other failure, 2 configuration or usage error,\n"
         "3 not found, 4 corrupt, 5 authentication failed, 6 wrong cluster, 7 transient,\n"
-        "8 no space left, 9 timeout, 10 bad input, 128+N stopped by signal N\n"
-        "(docs/exit-codes.md).\n"
+        "8 no space left, 9 timeout, 10 bad input, 11 WAL missing,\n"
+        "128+N stopped by signal N (docs/exit-codes.md).\n"
         "Exit status: 0 restored, 1 not in the archive, 150 configuration or usage error,\n"
         "151 corrupt, 152 authentication failed, 153 another database system,\n"
         "154 no space left, 155 bad input, 156 I/O error;\n"

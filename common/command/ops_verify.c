@@ -1,0 +1,484 @@
+/*
+ * ops_verify.c — `walship verify`.  See ops_verify.h.
+ *
+ * One producer, many readers: the threads take the next object from a
+ * cursor over the view (backups, then WAL ranges segment by segment, then
+ * the other WAL files) under a mutex, read it with repo_get into no sink,
+ * and record failures.  Nothing but the cursor and the failures is shared.
+ */
+#include "ops_verify.h"
+
+#include "backup_info.h"
+#include "catalog.h"
+#include "clock.h"
+#include "log.h"
+#include "progress.h"
+#include "wal.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct failure
+{
+    char       *key;
+    char       *cause;
+    int         backup;             /* index into the view, or -1 */
+    uint32_t    timeline;           /* a WAL segment's: its timeline and number */
+    uint64_t    segno;
+    bool        segment;
+};
+
+struct job
+{
+    char        key[REPO_KEY_MAX];
+    int         backup;             /* -1 for WAL */
+    const struct backup_object *expect;     /* a backup part: what its descriptor says */
+    bool        descriptor;         /* backup.info */
+    bool        segment;
+    uint32_t    timeline;
+    uint64_t    segno;
+};
+
+struct verify
+{
+    struct repo *repo;
+    struct ops_view *v;
+    int         only;               /* backup index, or -1 for all */
+    uint64_t    wal_from;           /* with only: first segment wanted */
+    uint32_t    wal_tl;
+
+    pthread_mutex_t lock;
+    /* the cursor */
+    int         phase;              /* 0 backups, 1 ranges, 2 files, 3 done */
+    int         bi, oi;             /* backup, object (-1: backup.info) */
+    size_t      ri;
+    uint64_t    seg;
+    size_t      fi;
+    /* what was found */
+    uint64_t    objects, stored;
+    struct failure *fails;
+    size_t      nfails, capfails;
+    struct ws_err fatal;            /* an error that is no object's fault (out of memory) */
+};
+
+/* The next object to read, under v->lock; false when there is none. */
+static bool
+next_job(struct verify *s, struct job *j)
+{
+    struct ops_view *v = s->v;
+    struct ws_err e = WS_ERR_INIT;
+
+    memset(j, 0, sizeof(*j));
+    j->backup = -1;
+    while (s->phase < 3)
+    {
+        if (s->phase == 0)
+        {
+            const struct backup_info *b;
+
+            if (s->bi >= v->nbackups)
+            {
+                s->phase = 1;
+                continue;
+            }
+            b = &v->backups[s->bi];
+            if ((s->only >= 0 && s->bi != s->only) || (!b->complete && !b->unreadable) ||
+                (s->oi >= 0 && (b->unreadable || s->oi >= b->nobjects)))
+            {
+                s->bi++;
+                s->oi = -1;
+                continue;
+            }
+            j->backup = s->bi;
+            if (s->oi < 0)
+            {
+                j->descriptor = true;
+                backup_key(b->id, BACKUP_INFO_NAME, j->key, sizeof(j->key), &e);
+            }
+            else
+            {
+                j->expect = &b->objects[s->oi];
+                backup_key(b->id, j->expect->name, j->key, sizeof(j->key), &e);
+            }
+            s->oi++;
+            return true;
+        }
+        if (s->phase == 1)
+        {
+            const struct ops_range *r;
+            char        name[WAL_NAME_MAX + 1];
+
+            if (s->ri >= v->nranges)
+            {
+                s->phase = 2;
+                continue;
+            }
+            r = &v->ranges[s->ri];
+            if (s->seg < r->first)
+                s->seg = r->first;
+            if (s->seg > r->last || (s->only >= 0 && r->timeline != s->wal_tl))
+            {
+                s->ri++;
+                s->seg = 0;
+                continue;
+            }
+            if (s->only >= 0 && s->seg < s->wal_from)
+                s->seg = s->wal_from;
+            if (s->seg > r->last)
+                continue;
+            ops_segment_name(v, r->timeline, s->seg, name);
+            wal_repo_key(name, j->key, sizeof(j->key));
+            j->segment = true;
+            j->timeline = r->timeline;
+            j->segno = s->seg++;
+            return true;
+        }
+        if (s->fi >= v->nfiles)
+        {
+            s->phase = 3;
+            continue;
+        }
+        /* with --backup: the history files only; "other" keys are no walship objects */
+        if (v->files[s->fi].kind == CATALOG_WAL_OTHER ||
+            (s->only >= 0 && v->files[s->fi].kind != CATALOG_WAL_HISTORY))
+        {
+            s->fi++;
+            continue;
+        }
+        snprintf(j->key, sizeof(j->key), "%s", v->files[s->fi++].key);
+        return true;
+    }
+    return false;
+}
+
+static void
+record(struct verify *s, const struct job *j, const char *cause)
+{
+    struct failure *f;
+
+    if (s->nfails == s->capfails)
+    {
+        size_t      cap = s->capfails ? 2 * s->capfails : 16;
+        struct failure *p = realloc(s->fails, cap * sizeof(*p));
+
+        if (p == NULL)
+        {
+            err_set(&s->fatal, WS_EINTERNAL, "out of memory");
+            return;
+        }
+        s->fails = p;
+        s->capfails = cap;
+    }
+    f = &s->fails[s->nfails];
+    f->key = strdup(j->key);
+    f->cause = strdup(cause);
+    if (f->key == NULL || f->cause == NULL)
+    {
+        free(f->key);
+        free(f->cause);
+        err_set(&s->fatal, WS_EINTERNAL, "out of memory");
+        return;
+    }
+    f->backup = j->backup;
+    f->segment = j->segment;
+    f->timeline = j->timeline;
+    f->segno = j->segno;
+    s->nfails++;
+}
+
+/* Read one object; the cause of its failure into cause, or "" when sound. */
+static void
+check_one(struct verify *s, const struct job *j, char *cause, size_t len, uint64_t *stored)
+{
+    struct repo_read rd;
+    struct ws_err e = WS_ERR_INIT;
+
+    memset(&rd, 0, sizeof(rd));
+    cause[0] = '\0';
+    if (repo_get(s->repo, j->key, NULL, &rd, &e) < 0)
+    {
+        if (e.code == WS_ENOTFOUND)
+            snprintf(cause, len, "missing from the repository");
+        else
+            snprintf(cause, len, "%s%s%s", e.msg, e.detail[0] ? "; " : "", e.detail);
+        return;
+    }
+    *stored = rd.obj.stored;
+    if (j->expect != NULL &&
+        (rd.obj.size != j->expect->size || rd.obj.xxh64 != j->expect->xxh64))
+        snprintf(cause, len, "does not match the descriptor: it holds %" PRIu64
+                 " bytes with checksum %016" PRIx64 ", backup.info says %" PRIu64
+                 " bytes with checksum %016" PRIx64, rd.obj.size, rd.obj.xxh64,
+                 j->expect->size, j->expect->xxh64);
+    else if (j->descriptor && s->v->backups[j->backup].unreadable)
+    {
+        /* the object reads back, so its text is what is wrong */
+        char       *text = NULL;
+        size_t      n;
+        struct backup_info b;
+
+        memset(&b, 0, sizeof(b));
+        if (repo_get_buffer(s->repo, j->key, BACKUP_INFO_MAX, "backup descriptor", &text, &n,
+                            &e) < 0 || backup_info_parse(text, j->key, &b, &e) < 0)
+            snprintf(cause, len, "%s", e.msg);
+        else
+            snprintf(cause, len, "the descriptor could not be read when listing");
+        backup_info_free(&b);
+        free(text);
+    }
+}
+
+static void *
+reader(void *arg)
+{
+    struct verify *s = arg;
+    struct job  j;
+    char        cause[1536];
+
+    for (;;)
+    {
+        uint64_t    stored = 0;
+
+        pthread_mutex_lock(&s->lock);
+        if (s->fatal.code != WS_OK || !next_job(s, &j))
+        {
+            pthread_mutex_unlock(&s->lock);
+            return NULL;
+        }
+        pthread_mutex_unlock(&s->lock);
+        check_one(s, &j, cause, sizeof(cause), &stored);
+        if (cause[0] == '\0')
+            log_debug("verified \"%s\"", j.key);
+        pthread_mutex_lock(&s->lock);
+        s->objects++;
+        s->stored += stored;
+        if (cause[0] != '\0')
+            record(s, &j, cause);
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+static int
+by_key(const void *a, const void *b)
+{
+    return strcmp(((const struct failure *) a)->key, ((const struct failure *) b)->key);
+}
+
+struct gap_report
+{
+    struct ops_view *v;
+    FILE       *out;
+    const char *after;
+    uint64_t    n;
+};
+
+static void
+report_gap(const struct ops_gap *g, void *arg)
+{
+    struct gap_report *p = arg;
+    char        a[WAL_NAME_MAX + 1], b[WAL_NAME_MAX + 1];
+
+    ops_segment_name(p->v, g->timeline, g->first, a);
+    ops_segment_name(p->v, g->timeline, g->last, b);
+    fprintf(p->out, "gap: timeline %u: %s..%s missing (%" PRIu64 " segment%s), after backup %s\n",
+            g->timeline, a, b, g->last - g->first + 1, g->last == g->first ? "" : "s", p->after);
+    p->n++;
+}
+
+/* Where the WAL of complete backup b starts on its stop timeline. */
+static bool
+wal_start(const struct ops_view *v, const struct backup_info *b, uint64_t *from, uint64_t *stop)
+{
+    uint32_t    stl, tl;
+    uint64_t    s, e;
+
+    if (!ops_segment_of(v, b->start_wal, &stl, &s) || !ops_segment_of(v, b->stop_wal, &tl, &e))
+        return false;
+    *from = stl == tl ? s : e;
+    *stop = e;
+    return true;
+}
+
+int
+ops_verify_view(struct repo *repo, struct ops_view *v, const struct ops_verify_options *o,
+                FILE *out, struct ops_verify_result *res, struct ws_err *err)
+{
+    struct verify s;
+    int         jobs = o->jobs > 0 ? o->jobs : 1;
+    pthread_t  *th;
+    int         started = 0;
+    double      t0 = clock_now_s();
+    char        size[32];
+    int         rc = -1;
+
+    memset(res, 0, sizeof(*res));
+    memset(&s, 0, sizeof(s));
+    s.repo = repo;
+    s.v = v;
+    s.only = -1;
+    s.oi = -1;
+    s.fatal = (struct ws_err) WS_ERR_INIT;
+    if (o->backup_id != NULL)
+    {
+        uint64_t    stop;
+
+        for (int i = 0; i < v->nbackups; i++)
+            if (strcmp(v->backups[i].id, o->backup_id) == 0)
+                s.only = i;
+        if (s.only < 0)
+            return err_set(err, WS_ENOTFOUND, "backup %s is not in repository \"%s\"",
+                           o->backup_id, repo_location(repo));
+        if (!v->backups[s.only].complete && !v->backups[s.only].unreadable)
+            return err_set(err, WS_EINPUT, "backup %s is incomplete: it has no backup.info",
+                           o->backup_id);
+        if (v->backups[s.only].unreadable ||
+            !wal_start(v, &v->backups[s.only], &s.wal_from, &stop))
+            s.wal_tl = 0;       /* no WAL: its descriptor says nothing */
+        else
+            ops_segment_of(v, v->backups[s.only].stop_wal, &s.wal_tl, &stop);
+    }
+    if (pthread_mutex_init(&s.lock, NULL) != 0)
+        return err_set(err, WS_EINTERNAL, "could not create a mutex");
+    th = calloc((size_t) jobs, sizeof(*th));
+    if (th == NULL)
+    {
+        err_set(err, WS_EINTERNAL, "out of memory");
+        goto out;
+    }
+    for (; started < jobs; started++)
+        if (pthread_create(&th[started], NULL, reader, &s) != 0)
+            break;
+    if (started == 0)
+    {
+        err_set(err, WS_EINTERNAL, "could not start a reader thread");
+        goto out;
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (s.fatal.code != WS_OK)
+    {
+        *err = s.fatal;
+        goto out;
+    }
+
+    res->objects = s.objects;
+    res->stored = s.stored;
+    progress_bytes(s.stored, size, sizeof(size));
+    fprintf(out, "verified %" PRIu64 " objects (%s stored) of repository \"%s\" in %.1f s\n",
+            s.objects, size, repo_location(repo), clock_now_s() - t0);
+
+    /* damage: each object by key; a damaged segment is a missing one from here on */
+    qsort(s.fails, s.nfails, sizeof(*s.fails), by_key);
+    for (size_t i = 0; i < s.nfails; i++)
+    {
+        struct failure *f = &s.fails[i];
+
+        fprintf(out, "damaged: %s: %s\n", f->key, f->cause);
+        if (f->backup >= 0)
+            v->backups[f->backup].unreadable = true;
+        if (f->segment && ops_view_drop_segment(v, f->timeline, f->segno, err) < 0)
+            goto out;
+    }
+    res->damaged = s.nfails;
+    for (int i = 0; i < v->nbackups; i++)
+        if (!v->backups[i].complete && !v->backups[i].unreadable &&
+            (s.only < 0 || s.only == i))
+            fprintf(out, "incomplete: backup %s has no backup.info (running, or killed)\n",
+                    v->backups[i].id);
+
+    /*
+     * Continuity: per timeline, from the oldest complete backup's start
+     * segment to the newest archived segment (or the latest stop segment).
+     */
+    for (int i = 0; i < v->nbackups; i++)
+    {
+        const struct backup_info *b = &v->backups[i];
+        uint64_t    from, stop, from_min, stop_max;
+        uint32_t    tl, t2;
+        int         oldest = i;
+        bool        first = true;
+        struct gap_report gr = {v, out, NULL, 0};
+
+        if ((s.only >= 0 && i != s.only) || !b->complete || !wal_start(v, b, &from, &stop) ||
+            !ops_segment_of(v, b->stop_wal, &tl, &stop))
+            continue;
+        /* only once per timeline: at its oldest backup */
+        for (int k = 0; k < i; k++)
+            if ((s.only < 0 || k == s.only) && v->backups[k].complete &&
+                ops_segment_of(v, v->backups[k].stop_wal, &t2, &stop_max) && t2 == tl)
+                first = false;
+        if (!first)
+            continue;
+        from_min = from;
+        stop_max = stop;
+        for (int k = i + 1; k < v->nbackups; k++)
+        {
+            uint64_t    f2, s2;
+
+            if ((s.only >= 0 && k != s.only) || !v->backups[k].complete ||
+                !wal_start(v, &v->backups[k], &f2, &s2) ||
+                !ops_segment_of(v, v->backups[k].stop_wal, &t2, &s2) || t2 != tl)
+                continue;
+            if (f2 < from_min)
+                from_min = f2, oldest = k;
+            if (s2 > stop_max)
+                stop_max = s2;
+        }
+        gr.after = v->backups[oldest].id;
+        res->gaps += ops_gaps(v, tl, from_min, stop_max, report_gap, &gr);
+    }
+    for (int i = 0; i < v->nbackups; i++)
+    {
+        const struct backup_info *b = &v->backups[i];
+        uint32_t    tl;
+        uint64_t    stop;
+
+        if ((s.only >= 0 && i != s.only) || !b->complete ||
+            !ops_segment_of(v, b->stop_wal, &tl, &stop))
+            continue;
+        if (ops_range_find(v, tl, stop) == NULL)
+            fprintf(out, "missing: backup %s: its stop segment %s is not in the archive\n",
+                    b->id, b->stop_wal);
+    }
+
+    fputc('\n', out);
+    res->windows = ops_list_print_windows(v, out);
+    fprintf(out, "\nresult: %s\n", res->damaged ? "damaged" : res->gaps ? "gap" : "sound");
+    if (res->damaged)
+        log_error("%" PRIu64 " object%s damaged or missing in repository \"%s\"", res->damaged,
+                  res->damaged == 1 ? "" : "s", repo_location(repo));
+    if (res->gaps)
+        log_error("%" PRIu64 " gap%s in the archived WAL of repository \"%s\"", res->gaps,
+                  res->gaps == 1 ? "" : "s", repo_location(repo));
+    rc = 0;
+out:
+    for (size_t i = 0; i < s.nfails; i++)
+    {
+        free(s.fails[i].key);
+        free(s.fails[i].cause);
+    }
+    free(s.fails);
+    free(th);
+    pthread_mutex_destroy(&s.lock);
+    return rc;
+}
+
+int
+ops_verify_run(const struct cfg *cfg, const struct ops_verify_options *o, FILE *out,
+               struct ops_verify_result *res, struct ws_err *err)
+{
+    struct repo *repo = NULL;
+    struct ops_view v;
+    int         rc = -1;
+
+    memset(&v, 0, sizeof(v));
+    if (repo_open(cfg, NULL, &repo, err) < 0)
+        return -1;
+    if (ops_view_load(repo, &v, err) == 0)
+        rc = ops_verify_view(repo, &v, o, out, res, err);
+    ops_view_free(&v);
+    repo_close(repo);
+    return rc;
+}

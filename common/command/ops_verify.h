@@ -1,0 +1,57 @@
+/*
+ * ops_verify.h — `walship verify`: read every object of a repository end to
+ * end through repo_get (header, authentication and decryption,
+ * decompression, every chunk's checksum, sizes and the whole-object
+ * checksum), compare each backup part with its descriptor (plain size,
+ * XXH64), and check that the WAL of each complete backup is archived
+ * without a gap from its start segment to the newest segment of its
+ * timeline.  A damaged WAL segment counts as missing for continuity.
+ *
+ * Objects are read by `jobs` threads sharing one repository handle; each
+ * read streams into no sink (repo_get with NULL), so memory does not grow
+ * with object sizes.  docs/walship.md.
+ */
+#ifndef WS_OPS_VERIFY_H
+#define WS_OPS_VERIFY_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cfg.h"
+#include "err.h"
+#include "ops_list.h"
+
+struct ops_verify_options
+{
+    const char *backup_id;          /* only this backup and the WAL it needs; NULL: all */
+    int         jobs;               /* parallel reads, >= 1 */
+};
+
+struct ops_verify_result
+{
+    uint64_t    objects;            /* read */
+    uint64_t    stored;             /* their stored bytes */
+    uint64_t    damaged;            /* objects (or descriptors) that failed, or are missing */
+    uint64_t    gaps;               /* stretches of missing WAL */
+    int         windows;            /* recoverable windows that remain */
+};
+
+/*
+ * Verify the repository configured in cfg, writing the report to out.
+ * Returns 0 when the verification ran (res says what it found: damaged,
+ * gaps), -1 (err set) when it could not (configuration, repository
+ * unreachable, --backup naming no backup: WS_ENOTFOUND).
+ */
+int         ops_verify_run(const struct cfg *cfg, const struct ops_verify_options *o, FILE *out,
+                           struct ops_verify_result *res, struct ws_err *err);
+
+/*
+ * Verify the repository open in repo with view v (loaded by ops_view_load),
+ * which is updated: backups with a damaged object are marked unreadable and
+ * damaged WAL segments removed from the ranges.
+ */
+int         ops_verify_view(struct repo *repo, struct ops_view *v,
+                            const struct ops_verify_options *o, FILE *out,
+                            struct ops_verify_result *res, struct ws_err *err);
+
+#endif
