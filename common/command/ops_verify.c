@@ -328,8 +328,12 @@ ops_verify_view(struct repo *repo, struct ops_view *v, const struct ops_verify_o
             if (strcmp(v->backups[i].id, o->backup_id) == 0)
                 s.only = i;
         if (s.only < 0)
-            return err_set(err, WS_ENOTFOUND, "backup %s is not in repository \"%s\"",
-                           o->backup_id, repo_location(repo));
+        {
+            err_set(err, WS_ENOTFOUND, "backup %s is not in repository \"%s\"", o->backup_id,
+                    repo_location(repo));
+            err_hint(err, "\"walship list\" shows the backups.");
+            return -1;
+        }
         if (!v->backups[s.only].complete && !v->backups[s.only].unreadable)
             return err_set(err, WS_EINPUT, "backup %s is incomplete: it has no backup.info",
                            o->backup_id);

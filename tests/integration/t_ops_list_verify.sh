@@ -66,6 +66,11 @@ check_rc 0 "walship verify -j 3: sound"
 check "out_has 'result: sound'" "it says sound"
 ops verify --config="$WS_CONF" --backup "$BK_ID" -j 1
 check_rc 0 "walship verify --backup $BK_ID -j 1"
+ops --config="$WS_CONF" verify --backup 20990101T000000Z
+check_rc 3 "verify --backup naming no backup: not found"
+check "err_has 20990101T000000Z" "the error names the id"
+ops --config="$WS_CONF" verify -j 0
+check_rc 2 "verify -j 0: usage error"
 
 wal_key() { printf 'wal/%s/%s/%s' "${1:0:8}" "${1:0:16}" "$1"; }
 # a segment strictly between the backup's stop segment and the last one
