@@ -445,6 +445,9 @@ print_text(const struct ops_view *v, FILE *out)
     if (v->nranges == 0)
         fprintf(out, "  (none)\n");
     for (size_t i = 0; i < v->nfiles; i++)
+        if (v->files[i].kind == CATALOG_WAL_HISTORY)
+            fprintf(out, "  %-8u history: %s\n", v->files[i].timeline, v->files[i].key);
+    for (size_t i = 0; i < v->nfiles; i++)
         if (v->files[i].kind == CATALOG_WAL_OTHER)
             fprintf(out, "  not WAL: %s\n", v->files[i].key);
 
