@@ -146,67 +146,66 @@ find_subcommand(int argc, char **argv)
     return -1;
 }
 
+static const struct subcommand *
+lookup(const char *name)
+{
+    for (int i = 0; name != NULL && i < NSUB; i++)
+        if (strcmp(name, subcommands[i].name) == 0)
+            return &subcommands[i];
+    return NULL;
+}
+
+/* A usage error: no subcommand (name NULL) or an unknown one. */
+static int
+usage_error(const char *name)
+{
+    struct ws_err err = WS_ERR_INIT;
+
+    log_init("walship", LOG_LEVEL_INFO);
+    if (name == NULL)
+        err_set(&err, WS_ECONFIG, "no subcommand given");
+    else
+        err_set(&err, WS_ECONFIG, "unknown subcommand \"%s\"", name);
+    err_hint(&err, "Try \"walship help\" for the list of subcommands.");
+    return cli_fail(WS_PROG_TOOL, &err);
+}
+
 int
 main(int argc, char **argv)
 {
-    const struct subcommand *sub = NULL;
+    const struct subcommand *sub;
     struct cfg  cfg;
     struct ws_err err = WS_ERR_INIT;
     struct args a = {.jobs = 4};
     char      **rest;
-    int         at, n = 0, rc = 1;
+    int         at = find_subcommand(argc, argv), n = 0, rc = 1;
 
-    at = find_subcommand(argc, argv);
-    if (at < 0)
+    for (int i = 1; at < 0 && i < argc; i++)
     {
-        for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            argv[at = i] = "help";      /* served below */
+        else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0)
         {
-            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            {
-                usage(stdout);
-                return 0;
-            }
-            if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0)
-            {
-                printf("walship (walship) %s\n", WALSHIP_VERSION);
-                return 0;
-            }
+            printf("walship (walship) %s\n", WALSHIP_VERSION);
+            return 0;
         }
-        log_init("walship", LOG_LEVEL_INFO);
-        err_set(&err, WS_ECONFIG, "no subcommand given");
-        err_hint(&err, "Try \"walship help\" for the list of subcommands.");
-        return cli_fail(WS_PROG_TOOL, &err);
     }
+    if (at < 0)
+        return usage_error(NULL);
     if (strcmp(argv[at], "help") == 0)
     {
         const char *what = at + 1 < argc ? argv[at + 1] : NULL;
 
-        for (int i = 0; what != NULL && i < NSUB; i++)
-            if (strcmp(what, subcommands[i].name) == 0)
-            {
-                cli_usage(&subcommands[i].spec, stdout);
-                return 0;
-            }
-        if (what == NULL || strcmp(what, "help") == 0)
-        {
+        if ((sub = lookup(what)) != NULL)
+            cli_usage(&sub->spec, stdout);
+        else if (what == NULL || strcmp(what, "help") == 0)
             usage(stdout);
-            return 0;
-        }
-        log_init("walship", LOG_LEVEL_INFO);
-        err_set(&err, WS_ECONFIG, "unknown subcommand \"%s\"", what);
-        err_hint(&err, "Try \"walship help\" for the list of subcommands.");
-        return cli_fail(WS_PROG_TOOL, &err);
+        else
+            return usage_error(what);
+        return 0;
     }
-    for (int i = 0; i < NSUB; i++)
-        if (strcmp(argv[at], subcommands[i].name) == 0)
-            sub = &subcommands[i];
-    if (sub == NULL)
-    {
-        log_init("walship", LOG_LEVEL_INFO);
-        err_set(&err, WS_ECONFIG, "unknown subcommand \"%s\"", argv[at]);
-        err_hint(&err, "Try \"walship help\" for the list of subcommands.");
-        return cli_fail(WS_PROG_TOOL, &err);
-    }
+    if ((sub = lookup(argv[at])) == NULL)
+        return usage_error(argv[at]);
 
     /* the subcommand's own command line: everything but its name */
     rest = malloc(sizeof(char *) * (size_t) argc);

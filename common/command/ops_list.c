@@ -275,8 +275,8 @@ print_gap(const struct ops_gap *g, void *arg)
     ops_segment_name(p->v, g->timeline, g->first, a);
     ops_segment_name(p->v, g->timeline, g->last, b);
     if (p->json)
-        fprintf(p->out, "%s\n        {\"first\": \"%s\", \"last\": \"%s\", \"segments\": %" PRIu64 "}",
-                p->n ? "," : "", a, b, g->last - g->first + 1);
+        fprintf(p->out, "%s\n        {\"first\": \"%s\", \"last\": \"%s\", \"segments\": %"
+                PRIu64 "}", p->n ? "," : "", a, b, g->last - g->first + 1);
     else
         fprintf(p->out, "  %-8u %-24s %-24s %10" PRIu64 "  missing\n", g->timeline, a, b,
                 g->last - g->first + 1);
