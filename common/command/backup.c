@@ -246,6 +246,7 @@ wait_for_wal(struct run *r, uint32_t tli, uint64_t first, uint64_t last, struct 
     int64_t     last_progress = clock_now_ms();
     int64_t     last_note = last_progress;
     uint64_t    seg = first;
+    bool        transient_warned = false;
     char        name[32];
     char        key[REPO_KEY_MAX];
 
@@ -262,7 +263,26 @@ wait_for_wal(struct run *r, uint32_t tli, uint64_t first, uint64_t last, struct 
             last_progress = clock_now_ms();
             continue;
         }
-        if (err->code != WS_ENOTFOUND)
+        /*
+         * A transient failure (a network hiccup, a 503 past the driver's own
+         * retries) is no reason to throw away a backup whose data is all
+         * stored: poll on through it until backup_wal_timeout, and if it
+         * lasts that long, fail with it.
+         */
+        if (err->code == WS_ETRANSIENT)
+        {
+            if (!transient_warned)
+                log_warning("could not check for WAL file \"%s\" (still waiting): %s", name,
+                            err->msg);
+            transient_warned = true;
+            if (clock_now_ms() - last_progress > timeout_ms)
+            {
+                err_prefix(err, "while waiting for WAL file \"%s\" of backup %s", name,
+                           r->info->id);
+                return -1;
+            }
+        }
+        else if (err->code != WS_ENOTFOUND)
             return -1;
         err_clear(err);
         if (interrupted(r->o))
