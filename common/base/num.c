@@ -20,6 +20,12 @@ static const struct num_unit size_units[] = {
     {"TB", 1024ULL * 1024 * 1024 * 1024}, {NULL, 0}
 };
 
+static const struct num_unit duration_units[] = {
+    {"", 1}, {"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}, {NULL, 0}
+};
+
+static const struct num_unit percent_units[] = {{"", 1}, {"%", 1}, {NULL, 0}};
+
 int
 num_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {
@@ -108,5 +114,29 @@ num_format_size(uint64_t bytes, char *buf, size_t size)
         if (bytes != 0 && bytes % u->mult == 0 && u->mult > best->mult)
             best = u;
     snprintf(buf, size, "%" PRIu64 "%s", bytes / best->mult, best->name);
+    return buf;
+}
+
+int
+num_parse_duration(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    return num_parse_scaled(s, duration_units, min, max, out);
+}
+
+int
+num_parse_percent(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    return num_parse_scaled(s, percent_units, min, max, out);
+}
+
+const char *
+num_format_duration(uint64_t seconds, char *buf, size_t size)
+{
+    const struct num_unit *best = &duration_units[1];
+
+    for (const struct num_unit *u = duration_units + 1; u->name != NULL; u++)
+        if (seconds != 0 && seconds % u->mult == 0 && u->mult > best->mult)
+            best = u;
+    snprintf(buf, size, "%" PRIu64 "%s", seconds / best->mult, best->name);
     return buf;
 }

@@ -136,3 +136,48 @@ Test(num, format_size)
     cr_assert_str_eq(num_format_size(100, buf, sizeof(buf)), "100");
     cr_assert_str_eq(num_format_size(0, buf, sizeof(buf)), "0");
 }
+
+ParameterizedTestParameters(num, parse_duration)
+{
+    static struct size_case c[] = {
+        {"0", 0, 0}, {"90", 0, 90}, {"90s", 0, 90}, {"30min", 0, 1800}, {"25h", 0, 90000},
+        {"25 h", 0, 90000}, {"2d", 0, 172800},
+        {"25x", NUM_ESYNTAX, 0}, {"25H", NUM_ESYNTAX, 0}, {"1m", NUM_ESYNTAX, 0},
+        {"h", NUM_ESYNTAX, 0}, {"-1h", NUM_ESYNTAX, 0}, {"1.5h", NUM_ESYNTAX, 0},
+        {"", NUM_ESYNTAX, 0}, {"213503982334602d", NUM_ESYNTAX, 0},     /* overflow */
+    };
+
+    return cr_make_param_array(struct size_case, c, sizeof(c) / sizeof(c[0]));
+}
+
+ParameterizedTest(struct size_case *c, num, parse_duration)
+{
+    uint64_t    v = 12345;
+
+    cr_assert_eq(num_parse_duration(c->text, 0, UINT64_MAX, &v), c->rc, "\"%s\"", c->text);
+    cr_assert_eq(v, c->rc == 0 ? c->value : 12345, "\"%s\"", c->text);
+}
+
+Test(num, percent)
+{
+    uint64_t    v = 0;
+
+    cr_assert_eq(num_parse_percent("20%", 0, 1000, &v), 0);
+    cr_assert_eq(v, 20);
+    cr_assert_eq(num_parse_percent("5", 0, 1000, &v), 0);
+    cr_assert_eq(v, 5);
+    cr_assert_eq(num_parse_percent("2000%", 0, 1000, &v), NUM_ERANGE);
+    cr_assert_eq(num_parse_percent("20 %%", 0, 1000, &v), NUM_ESYNTAX);
+    cr_assert_eq(num_parse_percent("1.5%", 0, 1000, &v), NUM_ESYNTAX);
+}
+
+Test(num, format_duration)
+{
+    char        buf[32];
+
+    cr_assert_str_eq(num_format_duration(90000, buf, sizeof(buf)), "25h");
+    cr_assert_str_eq(num_format_duration(1800, buf, sizeof(buf)), "30min");
+    cr_assert_str_eq(num_format_duration(172800, buf, sizeof(buf)), "2d");
+    cr_assert_str_eq(num_format_duration(90, buf, sizeof(buf)), "90s");
+    cr_assert_str_eq(num_format_duration(0, buf, sizeof(buf)), "0s");
+}
