@@ -83,6 +83,9 @@ static const struct cfg_name sse_names[] = {
 #define ENUM(f, names_) .type = CFG_T_ENUM, FIELD(f), .names = (names_)
 #define BOOL(f)         .type = CFG_T_BOOL, FIELD(f), .names = bool_names
 #define SIZE(f, lo, hi) .type = CFG_T_SIZE, FIELD(f), .min = (lo), .max = (hi)
+#define DURATION(f, lo, hi) .type = CFG_T_DURATION, FIELD(f), .min = (lo), .max = (hi)
+#define PERCENT(f, lo, hi) .type = CFG_T_PERCENT, FIELD(f), .min = (lo), .max = (hi)
+#define LAG(f)          .type = CFG_T_LAG, FIELD(f)
 #define MiB             (INT64_C(1) << 20)
 #define GiB             (INT64_C(1) << 30)
 
@@ -160,6 +163,15 @@ static const struct cfg_option cfg_option_table[] = {
         SIZE(backup_part_size, 16 * MiB, 64 * GiB)},
     {"recover_jobs", "4", "objects walship-recover fetches and extracts in parallel (1..64)",
         false, INT(recover_jobs, 1, 64), .alias = "jobs", .alias_short = 'j'},
+    {"alert_backup_age", "25h",
+        "walship check: the newest complete backup may be this old (s, min, h, d; 0 = off)",
+        false, DURATION(alert_backup_age, 0, 100LL * 365 * 86400)},
+    {"alert_backup_size_change", "20%",
+        "walship check: largest change of a backup's size from the previous one (0 = off)",
+        false, PERCENT(alert_backup_size_change, 0, 100000)},
+    {"alert_archive_lag", "off",
+        "walship check: archive lag allowed, in segments (16) or as a duration (30min)",
+        false, LAG(alert_archive_lag)},
 };
 
 #define OPT_COUNT ((int) (sizeof(cfg_option_table) / sizeof(cfg_option_table[0])))
@@ -447,6 +459,99 @@ parse_size(int idx, const char *value, void *field, const struct where *w, struc
     return 0;
 }
 
+static int
+parse_duration(int idx, const char *value, void *field, const struct where *w,
+               struct ws_err *err)
+{
+    const struct cfg_option *o = &cfg_option_table[idx];
+    uint64_t    v;
+    int         r = num_parse_duration(value, (uint64_t) o->min, (uint64_t) o->max, &v);
+
+    if (r != 0)
+    {
+        invalid(idx, w, value, err);
+        err_hint(err, "Parameter \"%s\" requires a duration such as 25h (units s, min, h, d)%s.",
+                 o->name, r == NUM_ERANGE ? ", at most 100 years" : "");
+        return -1;
+    }
+    *(uint64_t *) field = v;
+    return 0;
+}
+
+static int
+parse_percent(int idx, const char *value, void *field, const struct where *w,
+              struct ws_err *err)
+{
+    const struct cfg_option *o = &cfg_option_table[idx];
+    uint64_t    v;
+
+    if (num_parse_percent(value, (uint64_t) o->min, (uint64_t) o->max, &v) != 0)
+    {
+        invalid(idx, w, value, err);
+        err_hint(err, "Parameter \"%s\" requires a percentage such as 20%% (%" PRId64 " .. %"
+                 PRId64 ").", o->name, o->min, o->max);
+        return -1;
+    }
+    *(int *) field = (int) v;
+    return 0;
+}
+
+/* "off" or "" (no alert), N segments (digits alone), or a duration with its unit. */
+static int
+parse_lag(int idx, const char *value, void *field, const struct where *w, struct ws_err *err)
+{
+    const struct cfg_option *o = &cfg_option_table[idx];
+    struct cfg_lag lag = {0, 0};
+    size_t      nd = strspn(value, "0123456789");
+
+    if (value[0] == '\0' || strcasecmp(value, "off") == 0)
+        ;
+    else if (nd > 0 && value[nd] == '\0')
+    {
+        if (num_parse_uint(value, 1, UINT32_MAX, &lag.segments) != 0)
+            goto bad;
+    }
+    else if (num_parse_duration(value, 1, 100ULL * 365 * 86400, &lag.seconds) != 0)
+        goto bad;
+    *(struct cfg_lag *) field = lag;
+    return 0;
+bad:
+    invalid(idx, w, value, err);
+    err_hint(err, "Parameter \"%s\" requires off, a number of WAL segments (16) or a duration "
+             "with its unit (30min; units s, min, h, d).", o->name);
+    return -1;
+}
+
+static const char *
+format_duration(const struct cfg_option *o, const void *field, char *buf, size_t size)
+{
+    (void) o;
+    return num_format_duration(*(const uint64_t *) field, buf, size);
+}
+
+static const char *
+format_percent(const struct cfg_option *o, const void *field, char *buf, size_t size)
+{
+    (void) o;
+    snprintf(buf, size, "%d%%", *(const int *) field);
+    return buf;
+}
+
+static const char *
+format_lag(const struct cfg_option *o, const void *field, char *buf, size_t size)
+{
+    const struct cfg_lag *lag = field;
+
+    (void) o;
+    if (lag->segments > 0)
+        snprintf(buf, size, "%" PRIu64, lag->segments);
+    else if (lag->seconds > 0)
+        num_format_duration(lag->seconds, buf, size);
+    else
+        snprintf(buf, size, "off");
+    return buf;
+}
+
 static const char *
 format_string(const struct cfg_option *o, const void *field, char *buf, size_t size)
 {
@@ -504,6 +609,9 @@ static const struct
     [CFG_T_ENUM] = {parse_name, format_name},
     [CFG_T_BOOL] = {parse_name, format_name},
     [CFG_T_SIZE] = {parse_size, format_size},
+    [CFG_T_DURATION] = {parse_duration, format_duration},
+    [CFG_T_PERCENT] = {parse_percent, format_percent},
+    [CFG_T_LAG] = {parse_lag, format_lag},
 };
 
 /* Parse `value` for option idx and store it in cfg; record the source. */

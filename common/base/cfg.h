@@ -50,6 +50,13 @@ enum cfg_source
 
 #define CFG_MAX_KEYS 64     /* capacity of source[]; the table has fewer */
 
+/* alert_archive_lag: segments ("16") or a duration ("30min"); both 0 = off. */
+struct cfg_lag
+{
+    uint64_t    segments;
+    uint64_t    seconds;
+};
+
 enum cfg_uri_style
 {
     CFG_URI_AUTO = 0,           /* path with a custom endpoint, else virtual */
@@ -103,6 +110,9 @@ struct cfg
     int         backup_wal_timeout;             /* seconds without archiving progress */
     uint64_t    backup_part_size;               /* bytes per backup data object */
     int         recover_jobs;                   /* parallel objects in walship-recover */
+    uint64_t    alert_backup_age;               /* walship check: seconds, 0 = off */
+    int         alert_backup_size_change;       /* walship check: percent, 0 = off */
+    struct cfg_lag alert_archive_lag;           /* walship check: both 0 = off */
 
     /* bookkeeping */
     char        config_file[CFG_MAX_VALUE];     /* file actually read, "" if none */
@@ -118,7 +128,10 @@ enum cfg_type
     CFG_T_INT_OR_EMPTY,         /* the same, or "" for -1 (the algorithm's default) */
     CFG_T_ENUM,                 /* an enum (int-sized): one of names, case ignored */
     CFG_T_BOOL,                 /* bool: on/off, true/false, yes/no, 1/0 */
-    CFG_T_SIZE                  /* uint64_t bytes in [min, max]; kB, MB, GB, TB (1024-based) */
+    CFG_T_SIZE,                 /* uint64_t bytes in [min, max]; kB, MB, GB, TB (1024-based) */
+    CFG_T_DURATION,             /* uint64_t seconds in [min, max]; s, min, h, d (none: s) */
+    CFG_T_PERCENT,              /* int percent in [min, max]: "20%" or "20" */
+    CFG_T_LAG                   /* struct cfg_lag: "off", N segments, or a duration */
 };
 
 /* A name an enum key accepts, and the value it stands for. */

@@ -142,15 +142,17 @@ Test(cfg, option_table)
         "s3_endpoint", "s3_region", "s3_uri_style", "s3_access_key_id", "s3_secret_access_key",
         "s3_session_token", "s3_ca_file", "s3_verify_tls", "s3_storage_class", "s3_sse",
         "s3_sse_kms_key_id", "s3_part_size", "s3_connect_timeout", "s3_timeout", "s3_max_retries",
-        "pg_conninfo", "backup_wal_timeout", "backup_part_size", "recover_jobs"
+        "pg_conninfo", "backup_wal_timeout", "backup_part_size", "recover_jobs",
+        "alert_backup_age", "alert_backup_size_change", "alert_archive_lag"
     };
     static const char *defs[] = {"", "zstd", "", "0", "none", "", "", "info", ".", "3", "200",
                                  "/dev/shm", "", "", "auto", "", "", "", "", "on", "", "", "",
-                                 "16MB", "10", "60", "5", "", "300", "1GB", "4"};
+                                 "16MB", "10", "60", "5", "", "300", "1GB", "4", "25h", "20%",
+                                 "off"};
     int         n = 0;
     const struct cfg_option *o = cfg_options(&n);
 
-    cr_assert_eq(n, 31);
+    cr_assert_eq(n, 34);
     cr_assert_leq(n, CFG_MAX_KEYS);
     for (int i = 0; i < n; i++)
     {
@@ -570,6 +572,36 @@ Test(cfg, argv_bad_values)
     cr_assert(strstr(err.hint, "0 .. 100") != NULL, "%s", err.hint);
     cr_assert_eq(LOAD(&cfg, &err, "--compression_threads=65"), -1);
     cr_assert(strstr(err.msg, "(0 .. 64)") != NULL, "%s", err.msg);
+}
+
+Test(cfg, alert_keys)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+
+    cr_assert_eq(LOAD(&cfg, &err), 0, "%s", err.msg);
+    cr_assert_eq(cfg.alert_backup_age, 25 * 3600);
+    cr_assert_eq(cfg.alert_backup_size_change, 20);
+    cr_assert_eq(cfg.alert_archive_lag.segments, 0);
+    cr_assert_eq(cfg.alert_archive_lag.seconds, 0);
+    cr_assert_eq(load_conf(&cfg, &err, "alert_backup_age = 30min\nalert_backup_size_change = 5%\n"
+                           "alert_archive_lag = 16\n", NULL), 0, "%s", err.msg);
+    cr_assert_eq(cfg.alert_backup_age, 1800);
+    cr_assert_eq(cfg.alert_backup_size_change, 5);
+    cr_assert_eq(cfg.alert_archive_lag.segments, 16);
+    cr_assert_eq(LOAD(&cfg, &err, "--alert_archive_lag=30min"), 0, "%s", err.msg);
+    cr_assert_eq(cfg.alert_archive_lag.segments, 0);
+    cr_assert_eq(cfg.alert_archive_lag.seconds, 1800);
+
+    cr_assert_eq(load_conf(&cfg, &err, "alert_backup_age = 25x\n", NULL), -1);
+    cr_assert_eq(err.code, WS_ECONFIG);
+    cr_assert(strstr(err.msg, "\"alert_backup_age\"") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "\"25x\"") != NULL, "%s", err.msg);
+    cr_assert_eq(LOAD(&cfg, &err, "--alert_backup_size_change=lots"), -1);
+    cr_assert_str_eq(err.msg, "invalid value for option --alert_backup_size_change: \"lots\"");
+    cr_assert_eq(LOAD(&cfg, &err, "--alert_archive_lag=16x"), -1);
+    cr_assert_str_eq(err.msg, "invalid value for option --alert_archive_lag: \"16x\"");
+    cr_assert_eq(LOAD(&cfg, &err, "--alert_archive_lag=0"), -1);
 }
 
 Test(cfg, argv_value_too_long)
@@ -1134,7 +1166,7 @@ Test(cfg, print_masks_passphrase)
 
         for (const char *p = out; *p != '\0'; p++)
             lines += *p == '\n';
-        cr_assert_eq(lines, 31);
+        cr_assert_eq(lines, 34);
     }
     free(out);
 }
