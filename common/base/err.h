@@ -29,7 +29,12 @@ enum ws_code
     WS_EINTERNAL,           /* out of memory, library failure */
     WS_ETIMEOUT,            /* gave up waiting (a backup's WAL never reached the archive) */
     WS_EINTERRUPTED,        /* stopped by a signal (the executable exits 128 + signal) */
-    WS_EGAP                 /* WAL missing from the archive (walship verify) */
+    WS_EGAP,                /* WAL missing from the archive (walship verify) */
+    /* walship check's alerts (docs/walship.md) */
+    WS_EBACKUP_AGE,         /* no complete backup newer than alert_backup_age */
+    WS_EBACKUP_SIZE,        /* newest backup's size changed by more than alert_backup_size_change */
+    WS_EARCHIVE_LAG,        /* archiving lags by more than alert_archive_lag */
+    WS_EARCHIVING           /* archiving fails: archive_command failing or segment never arrived */
 };
 
 struct ws_err

@@ -79,6 +79,10 @@ static const struct exit_row
     {WS_PROG_TOOL, ROW_CODE, WS_ETIMEOUT, 9, "timeout"},
     {WS_PROG_TOOL, ROW_CODE, WS_EINPUT, 10, "bad input"},
     {WS_PROG_TOOL, ROW_CODE, WS_EGAP, 11, "WAL missing"},
+    {WS_PROG_TOOL, ROW_CODE, WS_EBACKUP_AGE, 12, "no recent backup"},
+    {WS_PROG_TOOL, ROW_CODE, WS_EBACKUP_SIZE, 13, "backup size changed"},
+    {WS_PROG_TOOL, ROW_CODE, WS_EARCHIVE_LAG, 14, "archive lag"},
+    {WS_PROG_TOOL, ROW_CODE, WS_EARCHIVING, 15, "archiving failing"},
 };
 
 #define NROWS ((int) (sizeof(exit_table) / sizeof(exit_table[0])))

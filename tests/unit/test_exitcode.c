@@ -164,6 +164,10 @@ static const struct pin
     {WS_PROG_ARCHIVE, WS_ETIMEOUT, "other failure"},
     {WS_PROG_ARCHIVE, WS_EINTERRUPTED, "other failure"},
     {WS_PROG_ARCHIVE, WS_EGAP, "other failure"},
+    {WS_PROG_ARCHIVE, WS_EBACKUP_AGE, "other failure"},
+    {WS_PROG_ARCHIVE, WS_EBACKUP_SIZE, "other failure"},
+    {WS_PROG_ARCHIVE, WS_EARCHIVE_LAG, "other failure"},
+    {WS_PROG_ARCHIVE, WS_EARCHIVING, "other failure"},
 
     {WS_PROG_RESTORE, WS_OK, "restored: verified"},
     {WS_PROG_RESTORE, WS_ENOTFOUND, "not in the archive"},
@@ -181,6 +185,10 @@ static const struct pin
     {WS_PROG_RESTORE, WS_ETIMEOUT, "I/O error"},
     {WS_PROG_RESTORE, WS_EINTERRUPTED, "I/O error"},
     {WS_PROG_RESTORE, WS_EGAP, "I/O error"},
+    {WS_PROG_RESTORE, WS_EBACKUP_AGE, "I/O error"},
+    {WS_PROG_RESTORE, WS_EBACKUP_SIZE, "I/O error"},
+    {WS_PROG_RESTORE, WS_EARCHIVE_LAG, "I/O error"},
+    {WS_PROG_RESTORE, WS_EARCHIVING, "I/O error"},
 
     {WS_PROG_TOOL, WS_OK, "success"},
     {WS_PROG_TOOL, WS_ENOTFOUND, "not found"},
@@ -198,6 +206,10 @@ static const struct pin
     {WS_PROG_TOOL, WS_ETIMEOUT, "timeout"},
     {WS_PROG_TOOL, WS_EINTERRUPTED, "other failure"},
     {WS_PROG_TOOL, WS_EGAP, "WAL missing"},
+    {WS_PROG_TOOL, WS_EBACKUP_AGE, "no recent backup"},
+    {WS_PROG_TOOL, WS_EBACKUP_SIZE, "backup size changed"},
+    {WS_PROG_TOOL, WS_EARCHIVE_LAG, "archive lag"},
+    {WS_PROG_TOOL, WS_EARCHIVING, "archiving failing"},
 };
 
 static const enum ws_program documented[] = {WS_PROG_ARCHIVE, WS_PROG_RESTORE, WS_PROG_TOOL};
@@ -312,7 +324,8 @@ Test(exitcode, usage_lists_the_table, .init = cr_redirect_stdout)
     cr_assert_stdout_eq_str(
         "Exit status: 0 success, 1 other failure, 2 configuration or usage error,\n"
         "3 not found, 4 corrupt, 5 authentication failed, 6 wrong cluster, 7 transient,\n"
-        "8 no space left, 9 timeout, 10 bad input, 11 WAL missing,\n"
+        "8 no space left, 9 timeout, 10 bad input, 11 WAL missing, 12 no recent backup,\n"
+        "13 backup size changed, 14 archive lag, 15 archiving failing,\n"
         "128+N stopped by signal N (docs/exit-codes.md).\n"
         "Exit status: 0 restored, 1 not in the archive, 150 configuration or usage error,\n"
         "151 corrupt, 152 authentication failed, 153 another database system,\n"
