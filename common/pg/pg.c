@@ -543,8 +543,10 @@ poll_connect(PGconn *conn, int timeout_s)
     }
 }
 
-int
-pg_connect_replication(const char *conninfo, struct pg_conn **out, struct ws_err *err)
+/* replication is "true" (a physical WAL sender) or "false" (a plain SQL session). */
+static int
+connect_as(const char *conninfo, const char *replication, struct pg_conn **out,
+           struct ws_err *err)
 {
     /* expand_dbname: the first "dbname" is parsed as a whole connection
      * string; later keywords override what it says (fe-connect.c
@@ -592,7 +594,7 @@ pg_connect_replication(const char *conninfo, struct pg_conn **out, struct ws_err
         goto out;
     }
     vals[0] = conninfo;
-    vals[1] = "true";
+    vals[1] = replication;
     vals[2] = "walship";
     vals[3] = NULL;
     c->conn = PQconnectStartParams(keys, vals, 1);
@@ -632,6 +634,18 @@ out:
     PQfreemem(perr);
     pg_disconnect(c);
     return rc;
+}
+
+int
+pg_connect_replication(const char *conninfo, struct pg_conn **out, struct ws_err *err)
+{
+    return connect_as(conninfo, "true", out, err);
+}
+
+int
+pg_connect_sql(const char *conninfo, struct pg_conn **out, struct ws_err *err)
+{
+    return connect_as(conninfo, "false", out, err);
 }
 
 void
@@ -823,6 +837,40 @@ exec_row(struct pg_conn *c, const char *cmd, int min_fields, struct ws_err *err)
 
 static int  show_setting(struct pg_conn *c, const char *name, char *buf, size_t len,
                          struct ws_err *err);
+
+int
+pg_sql_row(struct pg_conn *c, const char *sql, int nfields, char (*vals)[PG_VALUE_MAX],
+           bool *nulls, struct ws_err *err)
+{
+    PGresult   *r;
+    char        what[160];
+    int         rc = -1;
+
+    if (check_usable(c, err) < 0)
+        return -1;
+    r = PQexec(c->conn, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    {
+        snprintf(what, sizeof(what), "query \"%.100s\" failed", sql);
+        set_result_err(c, r, what, err);
+        goto out;
+    }
+    if (PQntuples(r) != 1 || PQnfields(r) != nfields)
+    {
+        err_set(err, WS_EIO, "unexpected reply to \"%.100s\": got %d rows and %d fields, "
+                "expected 1 row and %d fields", sql, PQntuples(r), PQnfields(r), nfields);
+        goto out;
+    }
+    for (int i = 0; i < nfields; i++)
+    {
+        nulls[i] = PQgetisnull(r, 0, i) != 0;
+        snprintf(vals[i], PG_VALUE_MAX, "%s", nulls[i] ? "" : PQgetvalue(r, 0, i));
+    }
+    rc = 0;
+out:
+    PQclear(r);
+    return rc;
+}
 
 int
 pg_show(struct pg_conn *c, const char *name, char *buf, size_t len, struct ws_err *err)

@@ -62,6 +62,24 @@ int         pg_connect_replication(const char *conninfo, struct pg_conn **out,
 void        pg_disconnect(struct pg_conn *c);       /* NULL is fine */
 
 /*
+ * The same for a plain SQL session (replication=false overrides any
+ * "replication" in conninfo), for pg_sql_row: walship check's
+ * pg_switch_wal() and pg_stat_archiver.  Errors as above.
+ */
+int         pg_connect_sql(const char *conninfo, struct pg_conn **out, struct ws_err *err);
+
+/* Longest value pg_sql_row keeps of a field (longer ones are cut). */
+#define PG_VALUE_MAX 128
+
+/*
+ * Run sql (a query of one row of exactly nfields) on a connection from
+ * pg_connect_sql: each field as text into vals[i], nulls[i] when NULL
+ * (vals[i] then ""). A server error is reported as PostgreSQL words it.
+ */
+int         pg_sql_row(struct pg_conn *c, const char *sql, int nfields,
+                       char (*vals)[PG_VALUE_MAX], bool *nulls, struct ws_err *err);
+
+/*
  * Where the server's NOTICE/WARNING messages go.  severity is "NOTICE",
  * "WARNING", ... (localized by the server); message is the primary text.
  * fn NULL restores the default (log_debug).  Notices that arrive while
