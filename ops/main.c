@@ -3,6 +3,8 @@
  *
  *     walship list [--json]               what the repository holds
  *     walship verify [--backup ID] [-j N] read every object, check WAL continuity
+ *     walship check [--json] [--no-server] [--timeout S] [-d CONNSTR]
+ *                                         is backing up and archiving working?
  *     walship help [SUBCOMMAND]
  *
  * The configuration is found as every walship executable finds it
@@ -16,6 +18,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "num.h"
+#include "ops_check.h"
 #include "ops_list.h"
 #include "ops_verify.h"
 #include "version.h"
@@ -29,6 +32,8 @@ struct args
     bool        json;
     const char *backup_id;
     int         jobs;
+    bool        no_server;
+    int         timeout_s;
 };
 
 static int
@@ -46,6 +51,32 @@ parse_jobs(void *dest, const char *value, struct ws_err *err)
     return 0;
 }
 
+static int
+parse_timeout(void *dest, const char *value, struct ws_err *err)
+{
+    int64_t     n;
+
+    if (num_parse_int(value, 1, 86400, &n) < 0)
+    {
+        err_set(err, WS_ECONFIG, "invalid value for --timeout: \"%s\"", value);
+        err_hint(err, "Give the seconds to wait for the switched WAL file, 1 to 86400.");
+        return -1;
+    }
+    *(int *) dest = (int) n;
+    return 0;
+}
+
+static const struct cli_option check_options[] = {
+    CLI_BOOL("json", 0, struct args, json,
+             "print JSON (schema_version 1, docs/walship.md) instead of lines"),
+    CLI_BOOL("no-server", 0, struct args, no_server,
+             "do not connect to PostgreSQL: the server checks are skipped"),
+    CLI_PARSE("timeout", 0, "SECONDS", struct args, timeout_s, parse_timeout,
+              "wait this long for the switched WAL file to be archived (default 60)"),
+    CLI_CFG("pg_conninfo", "CONNSTR", "libpq connection string of the server to check"),
+    CLI_END
+};
+
 static const struct cli_option list_options[] = {
     CLI_BOOL("json", 0, struct args, json,
              "print JSON (schema_version 1, docs/walship.md) instead of tables"),
@@ -61,6 +92,7 @@ static const struct cli_option verify_options[] = {
 };
 
 static int  run_list(const struct cfg *cfg, const struct args *a, struct ws_err *err);
+static int  run_check(const struct cfg *cfg, const struct args *a, struct ws_err *err);
 static int  run_verify(const struct cfg *cfg, const struct args *a, struct ws_err *err);
 
 static const struct subcommand
@@ -87,6 +119,17 @@ static const struct subcommand
                  "or a descriptor is damaged or missing, else \"WAL missing\" for a gap.",
         .options = verify_options,
         .exits = WS_PROG_TOOL}, run_verify},
+    {"check", "is backing up and archiving working: one line per check", {
+        .progname = "walship check",
+        .summary = "walship check tests the configuration, the repository, the server's\n"
+                   "archiving and the alert thresholds, one OK/WARN/FAIL/SKIP line each.",
+        .synopsis = "[--json] [--no-server] [--timeout SECONDS] [-d CONNSTR]",
+        .notes = "The exit status is that of the first failing check, in the order\n"
+                 "printed (docs/walship.md).  Without a server (none reachable through the\n"
+                 "PG* environment, or --no-server) the server checks are skipped; with\n"
+                 "pg_conninfo set, an unreachable server fails.",
+        .options = check_options,
+        .exits = WS_PROG_TOOL}, run_check},
 };
 
 #define NSUB ((int) (sizeof(subcommands) / sizeof(subcommands[0])))
@@ -128,6 +171,21 @@ run_verify(const struct cfg *cfg, const struct args *a, struct ws_err *err)
     if (res.gaps > 0)
         return exitcode_for(WS_PROG_TOOL, WS_EGAP);
     return 0;
+}
+
+static int
+run_check(const struct cfg *cfg, const struct args *a, struct ws_err *err)
+{
+    struct ops_check_options o = {
+        .json = a->json,
+        .no_server = a->no_server,
+        .timeout_s = a->timeout_s,
+    };
+    struct ops_check_report rep;
+
+    if (ops_check_run(cfg, &o, stdout, &rep, err) < 0)
+        return cli_fail(WS_PROG_TOOL, err);
+    return exitcode_for(WS_PROG_TOOL, ops_check_verdict(&rep));
 }
 
 /* The subcommand: the first argument that is no option nor --config's value. */
@@ -176,7 +234,7 @@ main(int argc, char **argv)
     const struct subcommand *sub;
     struct cfg  cfg;
     struct ws_err err = WS_ERR_INIT;
-    struct args a = {.jobs = 4};
+    struct args a = {.jobs = 4, .timeout_s = 60};
     char      **rest;
     int         at = find_subcommand(argc, argv), n = 0, rc = 1;
 
