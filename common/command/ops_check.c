@@ -90,6 +90,26 @@ newest_two(const struct backup_info *list, int n, const struct backup_info **a,
     }
 }
 
+/* bytes rounded for a reader: "64.7 MB" (1024-based, as --list). */
+static const char *
+size_text(uint64_t b, char *buf, size_t size)
+{
+    static const char *const unit[] = {"bytes", "kB", "MB", "GB", "TB"};
+    double      v = (double) b;
+    int         u = 0;
+
+    while (v >= 1024 && u < 4)
+    {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, size, "%" PRIu64 " bytes", b);
+    else
+        snprintf(buf, size, "%.1f %s", v, unit[u]);
+    return buf;
+}
+
 static const char *
 age_text(int64_t s, char *buf, size_t size)
 {
@@ -151,8 +171,8 @@ ops_check_backup_size(const struct backup_info *list, int n, int max_change_pct,
                  a == NULL ? "no" : "only one");
         return;
     }
-    num_format_size(a->size, sa, sizeof(sa));
-    num_format_size(b->size, sb, sizeof(sb));
+    size_text(a->size, sa, sizeof(sa));
+    size_text(b->size, sb, sizeof(sb));
     if (b->size == 0)
         pct = a->size == 0 ? 0.0 : 1e9;
     else
@@ -378,8 +398,10 @@ check_server(struct run *r)
     {
         struct ops_check_line *l = next_line(r, "server");
 
-        set_line(l, OPS_CHECK_OK, WS_OK, "PostgreSQL %d, system identifier %" PRIu64 "%s",
-                 pg_server_version(r->pg), sysid,
+        int         ver = pg_server_version(r->pg);
+
+        set_line(l, OPS_CHECK_OK, WS_OK, "PostgreSQL %d.%d, system identifier %" PRIu64 "%s",
+                 ver / 10000, ver % 100, sysid,
                  r->repo != NULL ? " as the repository's" : "");
         emit(r);
     }
