@@ -242,6 +242,7 @@ struct run
     struct backup_info *backups;
     int         nbackups;
     bool        have_backups;
+    bool        standby;        /* the server is in recovery: no switch, no insert position */
 };
 
 static struct ops_check_line *
@@ -373,6 +374,19 @@ check_server(struct run *r)
         }
         return;
     }
+    {
+        char        rv[1][PG_VALUE_MAX];
+        bool        rn[1];
+
+        if (sql(r, "SELECT pg_is_in_recovery()", 1, rv, rn, &e) < 0)
+        {
+            emit_err(r, "server", &e);
+            pg_disconnect(r->pg);
+            r->pg = NULL;
+            return;
+        }
+        r->standby = strcmp(rv[0], "t") == 0;
+    }
     if (sql(r, "SELECT system_identifier FROM pg_control_system()", 1, v, nulls, &e) < 0 ||
         num_parse_uint(v[0], 0, UINT64_MAX, &sysid) < 0)
     {
@@ -400,8 +414,8 @@ check_server(struct run *r)
 
         int         ver = pg_server_version(r->pg);
 
-        set_line(l, OPS_CHECK_OK, WS_OK, "PostgreSQL %d.%d, system identifier %" PRIu64 "%s",
-                 ver / 10000, ver % 100, sysid,
+        set_line(l, OPS_CHECK_OK, WS_OK, "PostgreSQL %d.%d%s, system identifier %" PRIu64 "%s",
+                 ver / 10000, ver % 100, r->standby ? " (a standby)" : "", sysid,
                  r->repo != NULL ? " as the repository's" : "");
         emit(r);
     }
@@ -438,6 +452,7 @@ check_archiving(struct run *r)
     struct repo_stat st;
     struct timespec t0, now;
     bool        found = false;
+    bool        reported = false;
     bool        failing;
 
     if (r->pg == NULL || r->repo == NULL)
@@ -447,6 +462,12 @@ check_archiving(struct run *r)
         emit_state(r, "archive failures", OPS_CHECK_SKIP, WS_OK,
                    r->repo == NULL ? "no repository" : "no server connection");
         return;
+    }
+    if (r->standby)
+    {
+        emit_state(r, "archiving", OPS_CHECK_SKIP, WS_OK,
+                   "the server is a standby: pg_switch_wal() is for the primary");
+        goto failures;
     }
     /* pg_switch_wal() returns the end of the switched segment plus 1 (or,
      * when nothing was written since the last switch, the start of the
@@ -473,6 +494,7 @@ check_archiving(struct run *r)
             if (se.code != WS_ENOTFOUND)
             {
                 emit_err(r, "archiving", &se);
+                reported = true;
                 break;
             }
             clock_gettime(CLOCK_MONOTONIC, &now);
@@ -490,8 +512,7 @@ check_archiving(struct run *r)
                      (now.tv_nsec - t0.tv_nsec) / 1e9);
             emit(r);
         }
-        else if (r->rep->lines[r->rep->n - 1].name == NULL ||
-                 strcmp(r->rep->lines[r->rep->n - 1].name, "archiving") != 0)
+        else if (!reported)
         {
             struct ops_check_line *l = next_line(r, "archiving");
             struct ws_err fe = WS_ERR_INIT;
@@ -504,6 +525,7 @@ check_archiving(struct run *r)
         }
     }
 
+failures:
     failing = last_failure(r, fail, sizeof(fail), &e);
     if (e.code != WS_OK)
         emit_err(r, "archive failures", &e);
@@ -573,9 +595,10 @@ check_alerts(struct run *r)
         emit(r);
     }
 
-    if (r->pg == NULL)
+    if (r->pg == NULL || r->standby)
     {
-        emit_state(r, "archive lag", OPS_CHECK_SKIP, WS_OK, "no server connection");
+        emit_state(r, "archive lag", OPS_CHECK_SKIP, WS_OK, r->pg == NULL ?
+                   "no server connection" : "the server is a standby");
         return;
     }
     {

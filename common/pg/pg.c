@@ -675,7 +675,7 @@ check_usable(struct pg_conn *c, struct ws_err *err)
 {
     if (c->broken)
     {
-        err_set(err, WS_EIO, "the replication connection is unusable after an earlier failure");
+        err_set(err, WS_EIO, "the connection is unusable after an earlier failure");
         err_hint(err, "Disconnect and connect again.");
         return -1;
     }
