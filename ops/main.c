@@ -1,11 +1,8 @@
 /*
  * walship — the operator's tool: one executable, one subcommand a job.
- *
- *     walship list [--json]               what the repository holds
- *     walship verify [--backup ID] [-j N] read every object, check WAL continuity
- *     walship check [--json] [--no-server] [--timeout S] [-d CONNSTR]
- *                                         is backing up and archiving working?
- *     walship help [SUBCOMMAND]
+ * Each subcommand is a file ops/cmd_<name>.c (subcommand.h); this file
+ * finds it, hands it its command line and returns its exit status.
+ * `walship help` lists them, `walship help NAME` gives one's options.
  *
  * The configuration is found as every walship executable finds it
  * (--config FILE, $WALSHIP_CONFIG, /etc/walship.conf); --config and the
@@ -14,125 +11,39 @@
  */
 #include "cfg.h"
 #include "cli.h"
-#include "cli_value.h"
 #include "exitcode.h"
 #include "log.h"
 #include "num.h"
-#include "ops_check.h"
-#include "ops_list.h"
-#include "ops_verify.h"
+#include "subcommand.h"
 #include "version.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct args
-{
-    bool        json;
-    const char *backup_id;
-    int         jobs;
-    bool        no_server;
-    int         timeout_s;
+/* In `walship help` order. */
+static const struct ops_subcommand *const subcommands[] = {
+    &ops_cmd_list,
+    &ops_cmd_verify,
+    &ops_cmd_check,
 };
 
-static int
-parse_jobs(void *dest, const char *value, struct ws_err *err)
+#define NSUB ((int) (sizeof(subcommands) / sizeof(subcommands[0])))
+
+int
+ops_parse_jobs(void *dest, const char *value, struct ws_err *err)
 {
     int64_t     n;
 
     if (num_parse_int(value, 1, 256, &n) < 0)
     {
         err_set(err, WS_ECONFIG, "invalid value for -j/--jobs: \"%s\"", value);
-        err_hint(err, "Give a number of parallel reads from 1 to 256.");
+        err_hint(err, "Give a number of parallel jobs from 1 to 256.");
         return -1;
     }
     *(int *) dest = (int) n;
     return 0;
 }
-
-static int
-parse_timeout(void *dest, const char *value, struct ws_err *err)
-{
-    int64_t     n;
-
-    if (num_parse_int(value, 1, 86400, &n) < 0)
-    {
-        err_set(err, WS_ECONFIG, "invalid value for --timeout: \"%s\"", value);
-        err_hint(err, "Give the seconds to wait for the switched WAL file, 1 to 86400.");
-        return -1;
-    }
-    *(int *) dest = (int) n;
-    return 0;
-}
-
-static const struct cli_option check_options[] = {
-    CLI_BOOL("json", 0, struct args, json,
-             "print JSON (schema_version 1, docs/walship.md) instead of lines"),
-    CLI_BOOL("no-server", 0, struct args, no_server,
-             "do not connect to PostgreSQL: the server checks are skipped"),
-    CLI_PARSE("timeout", 0, "SECONDS", struct args, timeout_s, parse_timeout,
-              "wait this long for the switched WAL file to be archived (default 60)"),
-    CLI_CFG("pg_conninfo", "CONNSTR", "libpq connection string of the server to check"),
-    CLI_END
-};
-
-static const struct cli_option list_options[] = {
-    CLI_BOOL("json", 0, struct args, json,
-             "print JSON (schema_version 1, docs/walship.md) instead of tables"),
-    CLI_END
-};
-
-static const struct cli_option verify_options[] = {
-    CLI_PARSE("backup", 0, "ID", struct args, backup_id, cli_value_backup_id,
-              "verify only this backup's objects (and the WAL it needs)"),
-    CLI_PARSE("jobs", 'j', "N", struct args, jobs, parse_jobs,
-              "objects read in parallel (default 4)"),
-    CLI_END
-};
-
-static int  run_list(const struct cfg *cfg, const struct args *a, struct ws_err *err);
-static int  run_check(const struct cfg *cfg, const struct args *a, struct ws_err *err);
-static int  run_verify(const struct cfg *cfg, const struct args *a, struct ws_err *err);
-
-static const struct subcommand
-{
-    const char *name;
-    const char *brief;
-    struct cli_spec spec;
-    int         (*run) (const struct cfg *cfg, const struct args *a, struct ws_err *err);
-}           subcommands[] = {
-    {"list", "the backups, the archived WAL and the recoverable windows", {
-        .progname = "walship list",
-        .summary = "walship list shows a repository's backups, its archived WAL per timeline\n"
-                   "(ranges and gaps) and the windows it can recover into.",
-        .synopsis = "[--json]",
-        .options = list_options,
-        .exits = WS_PROG_TOOL}, run_list},
-    {"verify", "read every object end to end and check WAL continuity", {
-        .progname = "walship verify",
-        .summary = "walship verify reads every object of the repository end to end and\n"
-                   "checks that each backup's WAL is archived without gaps.",
-        .synopsis = "[--backup ID] [-j N]",
-        .notes = "Each damaged or missing object is named with its cause, each gap as its\n"
-                 "first..last missing segment.  The exit status is \"corrupt\" when an object\n"
-                 "or a descriptor is damaged or missing, else \"WAL missing\" for a gap.",
-        .options = verify_options,
-        .exits = WS_PROG_TOOL}, run_verify},
-    {"check", "is backing up and archiving working: one line per check", {
-        .progname = "walship check",
-        .summary = "walship check tests the configuration, the repository, the server's\n"
-                   "archiving and the alert thresholds, one OK/WARN/FAIL/SKIP line each.",
-        .synopsis = "[--json] [--no-server] [--timeout SECONDS] [-d CONNSTR]",
-        .notes = "The exit status is that of the first failing check, in the order\n"
-                 "printed (docs/walship.md).  Without a server (none reachable through the\n"
-                 "PG* environment, or --no-server) the server checks are skipped; with\n"
-                 "pg_conninfo set, an unreachable server fails.",
-        .options = check_options,
-        .exits = WS_PROG_TOOL}, run_check},
-};
-
-#define NSUB ((int) (sizeof(subcommands) / sizeof(subcommands[0])))
 
 static void
 usage(FILE *out)
@@ -140,52 +51,13 @@ usage(FILE *out)
     fprintf(out, "walship is the operator's tool for a walship repository.\n\n"
             "Usage:\n  walship [--config FILE] SUBCOMMAND [OPTION]...\n\nSubcommands:\n");
     for (int i = 0; i < NSUB; i++)
-        fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].brief);
+        fprintf(out, "  %-8s %s\n", subcommands[i]->name, subcommands[i]->brief);
     fprintf(out, "  %-8s %s\n", "help", "this list, or a subcommand's options (help SUBCOMMAND)");
     fprintf(out, "\nThe configuration file is --config FILE, else $WALSHIP_CONFIG,\n"
             "else %s; --config and --key=VALUE may stand before or after\n"
             "the subcommand.\n", CFG_DEFAULT_FILE);
     exitcode_usage(out, WS_PROG_TOOL, false);
     fprintf(out, "Documentation: docs/walship.md.\n");
-}
-
-static int
-run_list(const struct cfg *cfg, const struct args *a, struct ws_err *err)
-{
-    return ops_list_run(cfg, a->json, stdout, err) < 0 ? cli_fail(WS_PROG_TOOL, err) : 0;
-}
-
-static int
-run_verify(const struct cfg *cfg, const struct args *a, struct ws_err *err)
-{
-    struct ops_verify_options o = {
-        .backup_id = a->backup_id,
-        .jobs = a->jobs,
-    };
-    struct ops_verify_result res;
-
-    if (ops_verify_run(cfg, &o, stdout, &res, err) < 0)
-        return cli_fail(WS_PROG_TOOL, err);
-    if (res.damaged > 0)
-        return exitcode_for(WS_PROG_TOOL, WS_ECORRUPT);
-    if (res.gaps > 0)
-        return exitcode_for(WS_PROG_TOOL, WS_EGAP);
-    return 0;
-}
-
-static int
-run_check(const struct cfg *cfg, const struct args *a, struct ws_err *err)
-{
-    struct ops_check_options o = {
-        .json = a->json,
-        .no_server = a->no_server,
-        .timeout_s = a->timeout_s,
-    };
-    struct ops_check_report rep;
-
-    if (ops_check_run(cfg, &o, stdout, &rep, err) < 0)
-        return cli_fail(WS_PROG_TOOL, err);
-    return exitcode_for(WS_PROG_TOOL, ops_check_verdict(&rep));
 }
 
 /* The subcommand: the first argument that is no option nor --config's value. */
@@ -204,12 +76,12 @@ find_subcommand(int argc, char **argv)
     return -1;
 }
 
-static const struct subcommand *
+static const struct ops_subcommand *
 lookup(const char *name)
 {
     for (int i = 0; name != NULL && i < NSUB; i++)
-        if (strcmp(name, subcommands[i].name) == 0)
-            return &subcommands[i];
+        if (strcmp(name, subcommands[i]->name) == 0)
+            return subcommands[i];
     return NULL;
 }
 
@@ -231,10 +103,10 @@ usage_error(const char *name)
 int
 main(int argc, char **argv)
 {
-    const struct subcommand *sub;
+    const struct ops_subcommand *sub;
     struct cfg  cfg;
     struct ws_err err = WS_ERR_INIT;
-    struct args a = {.jobs = 4, .timeout_s = 60};
+    void       *a;
     char      **rest;
     int         at = find_subcommand(argc, argv), n = 0, rc = 1;
 
@@ -267,8 +139,11 @@ main(int argc, char **argv)
 
     /* the subcommand's own command line: everything but its name */
     rest = malloc(sizeof(char *) * (size_t) argc);
-    if (rest == NULL)
+    a = calloc(1, sub->args_size > 0 ? sub->args_size : 1);
+    if (rest == NULL || a == NULL)
     {
+        free(rest);
+        free(a);
         fprintf(stderr, "walship: out of memory\n");
         return 1;
     }
@@ -276,9 +151,14 @@ main(int argc, char **argv)
         if (i != at)
             rest[n++] = argv[i];
     rest[n] = NULL;
-    if (cli_begin(&sub->spec, n, rest, &cfg, &a, NULL, &err, &rc))
-        rc = sub->run(&cfg, &a, &err);
+    if (sub->init != NULL)
+        sub->init(a);
+    if (cli_begin(&sub->spec, n, rest, &cfg, a, NULL, &err, &rc))
+        rc = sub->run(&cfg, a, &err);
+    if (sub->done != NULL)
+        sub->done(a);
     cfg_wipe(&cfg);
+    free(a);
     free(rest);
     return rc;
 }

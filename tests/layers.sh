@@ -30,6 +30,9 @@ for f in common/*/*.h; do
     FLOOR_OF[$(basename "$f")]=${f%%/*}
 done
 FLOOR_OF[version.h]=base        # generated from base/version.h.in
+for f in ops/*.h; do            # the operator tool's own headers, for its files only
+    FLOOR_OF[$(basename "$f")]=exe
+done
 
 bad=0
 files=0
