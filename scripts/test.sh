@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" -eq 0 ]; then
-    bash scripts/install-deps.sh
+    bash scripts/install-deps.sh --test
     bash scripts/install-pg18.sh
 fi
 
