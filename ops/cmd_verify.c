@@ -45,6 +45,8 @@ run_verify(const struct cfg *cfg, void *args, struct ws_err *err)
         return exitcode_for(WS_PROG_TOOL, WS_ECORRUPT);
     if (res.gaps > 0)
         return exitcode_for(WS_PROG_TOOL, WS_EGAP);
+    if (res.archived > 0)
+        return exitcode_for(WS_PROG_TOOL, WS_EARCHIVED);
     return 0;
 }
 

@@ -26,6 +26,8 @@ static const struct ops_subcommand *const subcommands[] = {
     &ops_cmd_list,
     &ops_cmd_verify,
     &ops_cmd_check,
+    &ops_cmd_thaw,
+    &ops_cmd_tier,
 };
 
 #define NSUB ((int) (sizeof(subcommands) / sizeof(subcommands[0])))

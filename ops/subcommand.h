@@ -36,5 +36,7 @@ int         ops_parse_jobs(void *dest, const char *value, struct ws_err *err);
 extern const struct ops_subcommand ops_cmd_list;
 extern const struct ops_subcommand ops_cmd_verify;
 extern const struct ops_subcommand ops_cmd_check;
+extern const struct ops_subcommand ops_cmd_thaw;
+extern const struct ops_subcommand ops_cmd_tier;
 
 #endif

@@ -160,6 +160,7 @@ err_code_name(enum ws_code code)
         case WS_ETIMEOUT: return "timeout";
         case WS_EINTERRUPTED: return "interrupted";
         case WS_EGAP: return "WAL gap";
+        case WS_EARCHIVED: return "archived storage class";
         case WS_EBACKUP_AGE: return "no recent backup";
         case WS_EBACKUP_SIZE: return "backup size changed";
         case WS_EARCHIVE_LAG: return "archive lag";

@@ -30,6 +30,7 @@ enum ws_code
     WS_ETIMEOUT,            /* gave up waiting (a backup's WAL never reached the archive) */
     WS_EINTERRUPTED,        /* stopped by a signal (the executable exits 128 + signal) */
     WS_EGAP,                /* WAL missing from the archive (walship verify) */
+    WS_EARCHIVED,           /* object in an archive storage class: walship thaw first */
     /* walship check's alerts (docs/walship.md) */
     WS_EBACKUP_AGE,         /* no complete backup newer than alert_backup_age */
     WS_EBACKUP_SIZE,        /* newest backup's size changed by more than alert_backup_size_change */

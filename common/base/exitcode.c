@@ -61,6 +61,7 @@ static const struct exit_row
     {WS_PROG_RESTORE, ROW_CODE, WS_EMISMATCH, 153, "another database system"},
     {WS_PROG_RESTORE, ROW_CODE, WS_ENOSPC, 154, "no space left"},
     {WS_PROG_RESTORE, ROW_CODE, WS_EINPUT, 155, "bad input"},
+    {WS_PROG_RESTORE, ROW_CODE, WS_EARCHIVED, 157, "in an archive storage class"},
     /* I/O, transient retries exhausted, internal */
     {WS_PROG_RESTORE, ROW_OTHER, WS_OK, 156, "I/O error"},
 
@@ -83,6 +84,7 @@ static const struct exit_row
     {WS_PROG_TOOL, ROW_CODE, WS_EBACKUP_SIZE, 13, "backup size changed"},
     {WS_PROG_TOOL, ROW_CODE, WS_EARCHIVE_LAG, 14, "archive lag"},
     {WS_PROG_TOOL, ROW_CODE, WS_EARCHIVING, 15, "archiving failing"},
+    {WS_PROG_TOOL, ROW_CODE, WS_EARCHIVED, 16, "in an archive storage class"},
 };
 
 #define NROWS ((int) (sizeof(exit_table) / sizeof(exit_table[0])))

@@ -28,6 +28,7 @@ struct failure
     uint32_t    timeline;           /* a WAL segment's: its timeline and number */
     uint64_t    segno;
     bool        segment;
+    bool        archived;           /* in an archive storage class: unread, not damaged */
 };
 
 struct job
@@ -154,7 +155,7 @@ next_job(struct verify *s, struct job *j)
 }
 
 static void
-record(struct verify *s, const struct job *j, const char *cause)
+record(struct verify *s, const struct job *j, const char *cause, bool archived)
 {
     struct failure *f;
 
@@ -185,20 +186,24 @@ record(struct verify *s, const struct job *j, const char *cause)
     f->segment = j->segment;
     f->timeline = j->timeline;
     f->segno = j->segno;
+    f->archived = archived;
     s->nfails++;
 }
 
 /* Read one object; the cause of its failure into cause, or "" when sound. */
 static void
-check_one(struct verify *s, const struct job *j, char *cause, size_t len, uint64_t *stored)
+check_one(struct verify *s, const struct job *j, char *cause, size_t len, uint64_t *stored,
+          bool *archived)
 {
     struct repo_read rd;
     struct ws_err e = WS_ERR_INIT;
 
     memset(&rd, 0, sizeof(rd));
     cause[0] = '\0';
+    *archived = false;
     if (repo_get(s->repo, j->key, NULL, &rd, &e) < 0)
     {
+        *archived = e.code == WS_EARCHIVED;
         if (e.code == WS_ENOTFOUND)
             snprintf(cause, len, "missing from the repository");
         else
@@ -240,6 +245,7 @@ reader(void *arg)
     for (;;)
     {
         uint64_t    stored = 0;
+        bool        archived;
 
         pthread_mutex_lock(&s->lock);
         if (s->fatal.code != WS_OK || !next_job(s, &j))
@@ -248,14 +254,14 @@ reader(void *arg)
             return NULL;
         }
         pthread_mutex_unlock(&s->lock);
-        check_one(s, &j, cause, sizeof(cause), &stored);
+        check_one(s, &j, cause, sizeof(cause), &stored, &archived);
         if (cause[0] == '\0')
             log_debug("verified \"%s\"", j.key);
         pthread_mutex_lock(&s->lock);
         s->objects++;
         s->stored += stored;
         if (cause[0] != '\0')
-            record(s, &j, cause);
+            record(s, &j, cause, archived);
         pthread_mutex_unlock(&s->lock);
     }
 }
@@ -379,13 +385,21 @@ ops_verify_view(struct repo *repo, struct ops_view *v, const struct ops_verify_o
     {
         struct failure *f = &s.fails[i];
 
+        if (f->archived)
+        {
+            /* present and presumably sound, but unreadable until thawed */
+            fprintf(out, "archived: %s: in an archive storage class, not verified (walship thaw)\n",
+                    f->key);
+            res->archived++;
+            continue;
+        }
         fprintf(out, "damaged: %s: %s\n", f->key, f->cause);
         if (f->backup >= 0)
             v->backups[f->backup].unreadable = true;
         if (f->segment && ops_view_drop_segment(v, f->timeline, f->segno, err) < 0)
             goto out;
     }
-    res->damaged = s.nfails;
+    res->damaged = s.nfails - res->archived;
     for (int i = 0; i < v->nbackups; i++)
         if (!v->backups[i].complete && !v->backups[i].unreadable &&
             (s.only < 0 || s.only == i))
@@ -449,7 +463,11 @@ ops_verify_view(struct repo *repo, struct ops_view *v, const struct ops_verify_o
 
     fputc('\n', out);
     res->windows = ops_list_print_windows(v, out);
-    fprintf(out, "\nresult: %s\n", res->damaged ? "damaged" : res->gaps ? "gap" : "sound");
+    fprintf(out, "\nresult: %s\n", res->damaged ? "damaged" : res->gaps ? "gap" :
+            res->archived ? "archived" : "sound");
+    if (res->archived)
+        log_warning("%" PRIu64 " object%s of repository \"%s\" in an archive storage class could not be verified: walship thaw them first",
+                    res->archived, res->archived == 1 ? "" : "s", repo_location(repo));
     if (res->damaged)
         log_error("%" PRIu64 " object%s damaged or missing in repository \"%s\"", res->damaged,
                   res->damaged == 1 ? "" : "s", repo_location(repo));

@@ -32,6 +32,7 @@ struct ops_verify_result
     uint64_t    objects;            /* read */
     uint64_t    stored;             /* their stored bytes */
     uint64_t    damaged;            /* objects (or descriptors) that failed, or are missing */
+    uint64_t    archived;           /* in an archive storage class: not read (walship thaw) */
     uint64_t    gaps;               /* stretches of missing WAL */
     int         windows;            /* recoverable windows that remain */
 };

@@ -533,6 +533,7 @@ backup_info_store(struct repo *repo, const struct backup_info *b, struct ws_err 
     if (text == NULL)
         return err_set(err, WS_EINTERNAL, "out of memory");
     repo_put_init(&p, NULL);    /* small text: not compressed */
+    p.metadata = true;          /* never in an archive storage class */
     p.size_hint = strlen(text);
     p.size_exact = true;
     rc = repo_put_buffer(repo, key, &p, text, strlen(text), NULL, err);

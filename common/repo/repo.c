@@ -681,7 +681,8 @@ descriptor_create(struct repo *r, const struct cfg *cfg, const struct pg_control
     n = repo_descriptor_format(d, text, sizeof(text));
     if (n < 0)
         return err_set(err, WS_EINTERNAL, "repository descriptor too long");
-    if (storage_put_buffer(r->storage, REPO_DESCRIPTOR_KEY, STORAGE_PUT_NO_OVERWRITE, text,
+    if (storage_put_buffer(r->storage, REPO_DESCRIPTOR_KEY,
+                           STORAGE_PUT_NO_OVERWRITE | STORAGE_PUT_DEFAULT_CLASS, text,
                            (size_t) n, err) < 0)
         return -1;
     log_info("created repository \"%s\" for database system %" PRIu64 " (PostgreSQL %u, encryption %s)",
@@ -873,7 +874,9 @@ repo_put_open(struct repo *r, const char *key, const struct repo_put *p, struct 
     op.master_key = master_key(r);
     op.size_hint = p->size_hint;
     op.size_exact = p->size_exact;
-    if (storage_put_open(r->storage, key, p->mode == REPO_CREATE ? STORAGE_PUT_NO_OVERWRITE : 0,
+    if (storage_put_open(r->storage, key,
+                         (p->mode == REPO_CREATE ? STORAGE_PUT_NO_OVERWRITE : 0) |
+                         (p->metadata ? STORAGE_PUT_DEFAULT_CLASS : 0),
                          &sink, err) < 0)
         return NULL;
     return object_writer_new(&op, key, sink, err);     /* owns sink (filter.h) */
@@ -1122,10 +1125,36 @@ repo_sync(struct repo *r, const char *key, struct ws_err *err)
 }
 
 int
+repo_set_class(struct repo *r, const char *key, const char *storage_class, struct ws_err *err)
+{
+    return storage_set_class(r->storage, key, storage_class, err);
+}
+
+int
+repo_thaw(struct repo *r, const char *key, int days, const char *tier,
+          enum repo_thaw_state *state, struct ws_err *err)
+{
+    enum storage_thaw_state st = STORAGE_THAW_NOT_ARCHIVED;
+
+    if (storage_thaw(r->storage, key, days, tier, &st, err) < 0)
+        return -1;
+    switch (st)
+    {
+        case STORAGE_THAW_STARTED: *state = REPO_THAW_STARTED; break;
+        case STORAGE_THAW_IN_PROGRESS: *state = REPO_THAW_IN_PROGRESS; break;
+        case STORAGE_THAW_READY: *state = REPO_THAW_READY; break;
+        case STORAGE_THAW_NOT_ARCHIVED: *state = REPO_THAW_NOT_ARCHIVED; break;
+    }
+    return 0;
+}
+
+int
 repo_raw_put(struct repo *r, const char *key, enum repo_put_mode mode, const void *buf,
              size_t len, struct ws_err *err)
 {
-    return storage_put_buffer(r->storage, key, mode == REPO_CREATE ? STORAGE_PUT_NO_OVERWRITE : 0,
+    return storage_put_buffer(r->storage, key,
+                              (mode == REPO_CREATE ? STORAGE_PUT_NO_OVERWRITE : 0) |
+                              STORAGE_PUT_DEFAULT_CLASS,
                               buf, len, err);
 }
 

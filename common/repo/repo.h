@@ -115,6 +115,8 @@ struct repo_put
     int         threads;            /* zstd workers, 0 = none */
     uint64_t    size_hint;          /* plaintext size if known, else UINT64_MAX */
     bool        size_exact;         /* fail (WS_EINPUT) before commit if the size differs */
+    bool        metadata;           /* a descriptor: the store's default storage class,
+                                     * never s3_storage_class (docs/walship.md) */
 };
 
 /*
@@ -214,6 +216,33 @@ int         repo_delete_many(struct repo *r, const char *const *keys, size_t n,
  * stored" for an object someone else wrote.  WS_ENOTFOUND if missing.
  */
 int         repo_sync(struct repo *r, const char *key, struct ws_err *err);
+
+/* ---- storage classes (S3; docs/walship.md "Storage tiers") ----------------- */
+
+/*
+ * Rewrite key in place under storage_class, server-side (S3 CopyObject or
+ * UploadPartCopy: no byte passes through walship); a key already in that
+ * class is left alone.  A repository without storage classes (a directory)
+ * is WS_ECONFIG.
+ */
+int         repo_set_class(struct repo *r, const char *key, const char *storage_class,
+                           struct ws_err *err);
+
+enum repo_thaw_state
+{
+    REPO_THAW_STARTED,              /* restore requested: readable in minutes to hours */
+    REPO_THAW_IN_PROGRESS,          /* a restore was already running */
+    REPO_THAW_READY,                /* restored: readable now */
+    REPO_THAW_NOT_ARCHIVED          /* in no archive class: readable */
+};
+
+/*
+ * Ask that key, in an archive class (Glacier, Deep Archive), be readable
+ * for days days, at retrieval tier "Standard", "Bulk" or "Expedited".
+ * Reading an archived key that is not restored is WS_EARCHIVED.
+ */
+int         repo_thaw(struct repo *r, const char *key, int days, const char *tier,
+                      enum repo_thaw_state *state, struct ws_err *err);
 
 /* Raw small objects (markers such as backup.started): bytes as they are. */
 int         repo_raw_put(struct repo *r, const char *key, enum repo_put_mode mode,

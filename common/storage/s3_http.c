@@ -486,6 +486,7 @@ on_header(char *line, size_t size, size_t nitems, void *arg)
     {
         /* a new response (after 100-continue or a redirect): reset */
         x->r->etag[0] = x->r->request_id[0] = '\0';
+        x->r->storage_class[0] = x->r->restore[0] = '\0';
         x->r->retry_after_ms = 0;
         x->range_seen = x->range_valid = false;
     }
@@ -493,6 +494,10 @@ on_header(char *line, size_t size, size_t nitems, void *arg)
         header_value(line, n, x->r->etag, sizeof(x->r->etag));
     else if (n > 17 && strncasecmp(line, "x-amz-request-id:", 17) == 0)
         header_value(line, n, x->r->request_id, sizeof(x->r->request_id));
+    else if (n > 20 && strncasecmp(line, "x-amz-storage-class:", 20) == 0)
+        header_value(line, n, x->r->storage_class, sizeof(x->r->storage_class));
+    else if (n > 14 && strncasecmp(line, "x-amz-restore:", 14) == 0)
+        header_value(line, n, x->r->restore, sizeof(x->r->restore));
     else if (n > 12 && strncasecmp(line, "Retry-After:", 12) == 0)
     {
         long        ms;

@@ -131,6 +131,8 @@ struct s3_req
     char        request_id[128];
     uint64_t    content_length;
     int64_t     last_modified;
+    char        storage_class[64];  /* x-amz-storage-class, "" when absent (STANDARD) */
+    char        restore[256];       /* x-amz-restore, "" when absent */
     long        retry_after_ms;     /* from Retry-After, 0..S3_BACKOFF_MAX_MS */
 };
 

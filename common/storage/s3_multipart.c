@@ -12,6 +12,11 @@
  * completion, a multipart create-if-absent looks before completing and
  * checks the ETag after.  Every request, each part on its own, goes through
  * storage_s3_request, which retries it (storage_s3.h).
+ *
+ * The same file copies an object onto itself under another storage class
+ * (s3_multipart_copy): CopyObject up to 5 GiB, else a multipart upload
+ * whose parts are UploadPartCopy ranges of the source, so the bytes never
+ * leave the store.
  */
 #include "storage_s3.h"
 #include "cfg.h"
@@ -48,6 +53,7 @@ struct s3_sink
     struct s3_part *parts;
     int         nparts;
     bool        done;
+    const char *storage_class;      /* NULL: the driver's s3_storage_class */
 };
 
 static int
@@ -58,9 +64,11 @@ put_headers(struct s3_sink *k, const char **hdr, char storage[4][600], bool cond
 
     if (conditional && (k->flags & STORAGE_PUT_NO_OVERWRITE))
         hdr[n++] = "If-None-Match: *";
-    if (s->storage_class[0])
+    if (k->storage_class != NULL ? k->storage_class[0] != '\0'
+        : s->storage_class[0] != '\0' && !(k->flags & STORAGE_PUT_DEFAULT_CLASS))
     {
-        snprintf(storage[0], 600, "x-amz-storage-class: %s", s->storage_class);
+        snprintf(storage[0], 600, "x-amz-storage-class: %s",
+                 k->storage_class != NULL ? k->storage_class : s->storage_class);
         hdr[n++] = storage[0];
     }
     if (s->sse == CFG_SSE_AES256)
@@ -430,4 +438,148 @@ s3_multipart_put_open(struct storage *st, const char *key, unsigned flags, struc
     }
     *out = &k->base;
     return 0;
+}
+
+/* ---- server-side copy under another storage class ------------------------- */
+
+/* "x-amz-copy-source: /bucket/<prefix><key>", percent-encoded as S3 wants. */
+static int
+copy_source_header(struct storage_s3 *s, const char *key, char *out, size_t len,
+                   struct ws_err *err)
+{
+    char        full[2 * STORAGE_KEY_MAX + 8];
+    char        enc[6 * STORAGE_KEY_MAX + 800];
+
+    snprintf(full, sizeof(full), "%s/%s%s", s->bucket, s->prefix, key);
+    if (s3_uri_encode(full, true, enc, sizeof(enc)) < 0 ||
+        (size_t) snprintf(out, len, "x-amz-copy-source: /%s", enc) >= len)
+        return err_set(err, WS_EINTERNAL, "S3 key \"%s%s\" too long to copy", s->prefix, key);
+    return 0;
+}
+
+/* S3 may answer a copy with 200 and an error in the body. */
+static int
+copy_reply_error(struct storage_s3 *s, const struct s3_req *r, const char *key,
+                 const char *result_tag, struct ws_err *err)
+{
+    char        code[128] = "";
+
+    if (r->resp != NULL && strstr(r->resp, "<Error") != NULL)
+    {
+        if (s3_xml_text(r->resp, r->resp_len, "Code", code, sizeof(code)) <= 0)
+            snprintf(code, sizeof(code), "unknown error");
+        return err_set(err, strcmp(code, "InternalError") == 0 ? WS_ETRANSIENT : WS_EIO,
+                       "S3 %s of \"%s%s\" in bucket \"%s\" failed: %s", r->op, s->prefix,
+                       key, s->bucket, code);
+    }
+    if (r->resp == NULL || strstr(r->resp, result_tag) == NULL)
+        return err_set(err, WS_EIO, "S3 %s of \"%s%s\" in bucket \"%s\": no %s in the reply",
+                       r->op, s->prefix, key, s->bucket, result_tag);
+    return 0;
+}
+
+/* One CopyObject of key onto itself (objects up to 5 GiB). */
+static int
+copy_whole(struct s3_sink *k, struct ws_err *err)
+{
+    struct s3_req r;
+    const char *hdr[10];
+    char        st[4][600];
+    char        src[8 * STORAGE_KEY_MAX + 900];
+    int         n, rc;
+
+    if (copy_source_header(k->s, k->key, src, sizeof(src), err) < 0)
+        return -1;
+    n = put_headers(k, hdr, st, false);
+    hdr[n++] = src;
+    hdr[n++] = "x-amz-metadata-directive: COPY";
+    hdr[n] = NULL;
+    s3_http_req_init(&r, "copy to another storage class", "PUT", k->key);
+    r.headers = hdr;
+    r.capture = true;
+    rc = storage_s3_request(k->s, &r, err);
+    if (rc == 0)
+        rc = copy_reply_error(k->s, &r, k->key, "CopyObjectResult", err);
+    s3_http_req_done(&r);
+    return rc;
+}
+
+/* One UploadPartCopy of bytes [first, last] of the source. */
+static int
+copy_part(struct s3_sink *k, uint64_t first, uint64_t last, struct ws_err *err)
+{
+    struct s3_req r;
+    const char *hdr[4];
+    char        src[8 * STORAGE_KEY_MAX + 900];
+    char        range[96];
+    char        query[1200];
+    char        enc[1100];
+    int         n = 0, rc;
+
+    if (k->nparts >= S3_PARTS_MAX)
+        return err_set(err, WS_EIO, "S3 copy of \"%s%s\" needs more than %d parts",
+                       k->s->prefix, k->key, S3_PARTS_MAX);
+    if (copy_source_header(k->s, k->key, src, sizeof(src), err) < 0)
+        return -1;
+    if (s3_uri_encode(k->upload_id, false, enc, sizeof(enc)) < 0)
+        return err_set(err, WS_EIO, "S3 upload id too long");
+    snprintf(query, sizeof(query), "partNumber=%d&uploadId=%s", k->nparts + 1, enc);
+    snprintf(range, sizeof(range), "x-amz-copy-source-range: bytes=%llu-%llu",
+             (unsigned long long) first, (unsigned long long) last);
+    hdr[n++] = src;
+    hdr[n++] = range;
+    hdr[n] = NULL;
+    s3_http_req_init(&r, "copy of a multipart part", "PUT", k->key);
+    r.query = query;
+    r.headers = hdr;
+    r.capture = true;
+    rc = storage_s3_request(k->s, &r, err);
+    if (rc == 0)
+        rc = copy_reply_error(k->s, &r, k->key, "CopyPartResult", err);
+    if (rc == 0 && s3_xml_text(r.resp, r.resp_len, "ETag", k->parts[k->nparts].etag,
+                               sizeof(k->parts[k->nparts].etag)) <= 0)
+        rc = err_set(err, WS_EIO, "S3 copy of part %d of \"%s%s\": no ETag in the reply",
+                     k->nparts + 1, k->s->prefix, k->key);
+    if (rc == 0)
+        k->nparts++;
+    s3_http_req_done(&r);
+    return rc;
+}
+
+int
+s3_multipart_copy(struct storage *st, const char *key, uint64_t size,
+                  const char *storage_class, struct ws_err *err)
+{
+    struct storage_s3 *s = (struct storage_s3 *) st;
+    struct s3_sink k;
+    uint64_t    part;
+    int         rc = -1;
+
+    memset(&k, 0, sizeof(k));
+    k.s = s;
+    k.storage_class = storage_class;
+    snprintf(k.key, sizeof(k.key), "%s", key);
+    if (size <= S3_PART_MAX)
+        return copy_whole(&k, err);
+
+    /* parts of at least 256 MiB (fewer requests), few enough for 10,000 */
+    part = s->part_size > (256ULL << 20) ? s->part_size : (256ULL << 20);
+    while (size / part >= S3_PARTS_MAX && part * 2 <= S3_PART_MAX)
+        part *= 2;
+    if (initiate(&k, err) < 0)
+        goto cleanup;
+    for (uint64_t off = 0; off < size; off += part)
+    {
+        uint64_t    last = off + part < size ? off + part - 1 : size - 1;
+
+        if (copy_part(&k, off, last, err) < 0)
+            goto cleanup;
+    }
+    if (complete(&k, err) < 0)
+        goto cleanup;
+    rc = 0;
+cleanup:
+    abort_upload(&k);               /* a no-op once completed */
+    free(k.parts);
+    return rc;
 }

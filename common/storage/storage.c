@@ -112,6 +112,7 @@ storage_head(struct storage *st, const char *key, struct storage_info *info, str
 {
     if (check_key(st, key, err) < 0)
         return -1;
+    memset(info, 0, sizeof(*info));
     return st->ops->head(st, key, info, err);
 }
 
@@ -152,6 +153,36 @@ storage_sync(struct storage *st, const char *key, struct ws_err *err)
     if (st->ops->sync == NULL)
         return 0;
     return st->ops->sync(st, key, err);
+}
+
+int
+storage_set_class(struct storage *st, const char *key, const char *storage_class,
+                  struct ws_err *err)
+{
+    if (check_key(st, key, err) < 0)
+        return -1;
+    if (st->ops->set_class == NULL)
+    {
+        err_set(err, WS_ECONFIG, "repository \"%s\" (%s driver) has no storage classes",
+                st->location, st->ops->name);
+        err_hint(err, "Storage classes (s3_storage_class*) apply to S3 repositories only.");
+        return -1;
+    }
+    return st->ops->set_class(st, key, storage_class, err);
+}
+
+int
+storage_thaw(struct storage *st, const char *key, int days, const char *tier,
+             enum storage_thaw_state *state, struct ws_err *err)
+{
+    if (check_key(st, key, err) < 0)
+        return -1;
+    if (st->ops->thaw == NULL)
+    {
+        *state = STORAGE_THAW_NOT_ARCHIVED;
+        return 0;
+    }
+    return st->ops->thaw(st, key, days, tier, state, err);
 }
 
 void

@@ -28,6 +28,17 @@
  *    before the directory fsync).  Before answering "already stored", a
  *    caller syncs.  A missing object is WS_ENOTFOUND.  NULL: a visible object
  *    is already durable (S3), and storage_sync() is a no-op.
+ *  - set_class (optional): rewrite an existing object in place under another
+ *    storage class, server-side (S3: CopyObject, or UploadPartCopy above
+ *    5 GiB), without the bytes passing through walship.  The object keeps
+ *    its content; an object already in that class is left alone.  NULL: the
+ *    driver has no storage classes (WS_ECONFIG from storage_set_class).
+ *  - thaw (optional): ask that an object in an archive class (S3 Glacier
+ *    Flexible Retrieval, Deep Archive) become readable for `days` days, at
+ *    retrieval `tier`; *state says what the store answered.  NULL: nothing
+ *    is ever archived (storage_thaw answers STORAGE_THAW_NOT_ARCHIVED).
+ * Reading an object that is in an archive class and not restored is
+ * WS_EARCHIVED, never WS_ECORRUPT nor WS_ENOTFOUND.
  * Transient failures are WS_ETRANSIENT.  A driver with STORAGE_F_RETRIES
  * has already retried them (S3: s3_max_retries times) and its callers must
  * not retry the operation again; with other drivers the caller decides
@@ -49,11 +60,24 @@
 #define STORAGE_F_RETRIES 0x4               /* the driver retries its own transient failures */
 
 #define STORAGE_PUT_NO_OVERWRITE 0x1
+/* metadata (descriptors, markers): the store's default class, never s3_storage_class,
+ * so that listing and opening a repository never meet an archived object */
+#define STORAGE_PUT_DEFAULT_CLASS 0x2
 
 struct storage_info
 {
     uint64_t    size;
     int64_t     mtime;          /* unix seconds */
+    char        storage_class[64];  /* head only: "" = the store's default (STANDARD) */
+    char        restore[256];   /* head only: S3's x-amz-restore, "" when none */
+};
+
+enum storage_thaw_state
+{
+    STORAGE_THAW_STARTED,       /* a restore request was accepted: readable in hours */
+    STORAGE_THAW_IN_PROGRESS,   /* one was already running */
+    STORAGE_THAW_READY,         /* already restored: readable now */
+    STORAGE_THAW_NOT_ARCHIVED   /* the object is in no archive class: readable */
 };
 
 typedef int (*storage_list_cb) (const char *key, const struct storage_info *info, void *arg,
@@ -79,6 +103,12 @@ struct storage_ops
                                 struct ws_err *err);
     /* optional: make an existing object durable (see above); NULL = it already is */
     int         (*sync) (struct storage *st, const char *key, struct ws_err *err);
+    /* optional: rewrite an object under another storage class (see above) */
+    int         (*set_class) (struct storage *st, const char *key, const char *storage_class,
+                              struct ws_err *err);
+    /* optional: make an archived object readable for days days (see above) */
+    int         (*thaw) (struct storage *st, const char *key, int days, const char *tier,
+                         enum storage_thaw_state *state, struct ws_err *err);
     void        (*free) (struct storage *st);
 };
 
@@ -112,6 +142,12 @@ int         storage_remove_many(struct storage *st, const char *const *keys, siz
                                 struct ws_err *err);
 /* Make the existing object key and the names leading to it durable (see above). */
 int         storage_sync(struct storage *st, const char *key, struct ws_err *err);
+/* Rewrite key under storage_class, server-side (see above). */
+int         storage_set_class(struct storage *st, const char *key, const char *storage_class,
+                              struct ws_err *err);
+/* Ask for an archived key to be restored for days days at tier (see above). */
+int         storage_thaw(struct storage *st, const char *key, int days, const char *tier,
+                         enum storage_thaw_state *state, struct ws_err *err);
 void        storage_free(struct storage *st);
 
 /* Put a whole buffer (small objects such as the repository descriptor). */

@@ -342,7 +342,7 @@ list_dir(struct storage_fs *fs, const char *rel, const char *prefix, storage_lis
             rc = list_dir(fs, key, prefix, cb, arg, err);
         else if (S_ISREG(sb.st_mode) && strncmp(key, prefix, strlen(prefix)) == 0)
         {
-            struct storage_info info = {(uint64_t) sb.st_size, (int64_t) sb.st_mtime};
+            struct storage_info info = {.size = (uint64_t) sb.st_size, .mtime = (int64_t) sb.st_mtime};
 
             rc = cb(key, &info, arg, err);
         }
@@ -440,8 +440,15 @@ fs_free(struct storage *st)
 }
 
 static const struct storage_ops fs_ops = {
-    "fs", STORAGE_F_ATOMIC_NO_OVERWRITE | STORAGE_F_RANGE_GET,
-    fs_put_open, fs_get, fs_head, fs_list, fs_remove, NULL, fs_sync, fs_free
+    .name = "fs",
+    .features = STORAGE_F_ATOMIC_NO_OVERWRITE | STORAGE_F_RANGE_GET,
+    .put_open = fs_put_open,
+    .get = fs_get,
+    .head = fs_head,
+    .list = fs_list,
+    .remove = fs_remove,
+    .sync = fs_sync,
+    .free = fs_free,
 };
 
 struct storage *

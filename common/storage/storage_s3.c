@@ -136,6 +136,16 @@ classify(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
         err_set(err, WS_ETRANSIENT, "%s", what);
         return ATTEMPT_RETRY;
     }
+    if (r->status == 403 && strcmp(code, "InvalidObjectState") == 0)
+    {
+        /* GET of an object in Glacier / Deep Archive that is not restored */
+        err_set(err, WS_EARCHIVED,
+                "object \"%s%s\" in bucket \"%s\" is in an archive storage class and not restored (S3 %s InvalidObjectState%s%s)",
+                s->prefix, r->key ? r->key : "", s->bucket, r->op,
+                message[0] ? ": " : "", message);
+        err_hint(err, "Ask the store to restore it with \"walship thaw\" (--backup ID for a backup and its WAL), wait until it is restored (minutes to hours, by retrieval tier), then run this again.");
+        return ATTEMPT_FAIL;
+    }
     if (r->status == 401 || r->status == 403)
     {
         err_set(err, WS_EAUTH, "%s", what);
@@ -328,6 +338,8 @@ s3_head(struct storage *st, const char *key, struct storage_info *info, struct w
     {
         info->size = r.content_length;
         info->mtime = r.last_modified;
+        snprintf(info->storage_class, sizeof(info->storage_class), "%s", r.storage_class);
+        snprintf(info->restore, sizeof(info->restore), "%s", r.restore);
     }
     s3_http_req_done(&r);
     return rc;
@@ -349,7 +361,7 @@ list_one(const char *inner, size_t len, void *arg)
     char        key[2 * STORAGE_KEY_MAX];
     char        num[64];
     char        when[64];
-    struct storage_info info = {0, 0};
+    struct storage_info info = {.size = 0};
     size_t      plen = strlen(c->s->prefix);
     int         e;
 
@@ -559,9 +571,100 @@ s3_free(struct storage *st)
     free(s);
 }
 
+/* ---- storage classes ---------------------------------------------------- */
+
+static bool
+same_class(const char *have, const char *want)
+{
+    /* S3 leaves x-amz-storage-class out for STANDARD */
+    if (have[0] == '\0')
+        have = "STANDARD";
+    if (want[0] == '\0')
+        want = "STANDARD";
+    return strcmp(have, want) == 0;
+}
+
+static int
+s3_set_class(struct storage *st, const char *key, const char *storage_class,
+             struct ws_err *err)
+{
+    struct s3_req r;
+    uint64_t    size;
+    bool        same;
+    int         rc;
+
+    s3_http_req_init(&r, "HEAD", "HEAD", key);
+    rc = storage_s3_request((struct storage_s3 *) st, &r, err);
+    size = r.content_length;
+    same = same_class(r.storage_class, storage_class);
+    s3_http_req_done(&r);
+    if (rc < 0 || same)
+        return rc;
+    return s3_multipart_copy(st, key, size, storage_class, err);
+}
+
+/*
+ * RestoreObject: POST ?restore.  202: started; 200: already restored (the
+ * request extended the days); 409 RestoreAlreadyInProgress; 403
+ * InvalidObjectState: the object is in no archive class.
+ */
+static int
+s3_thaw(struct storage *st, const char *key, int days, const char *tier,
+        enum storage_thaw_state *state, struct ws_err *err)
+{
+    struct storage_s3 *s = (struct storage_s3 *) st;
+    struct s3_req r;
+    char        body[512];
+    char        md5h[64];
+    const char *hdr[2];
+    size_t      len;
+    int         rc;
+
+    len = (size_t) snprintf(body, sizeof(body),
+                            "<RestoreRequest xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                            "<Days>%d</Days><GlacierJobParameters><Tier>%s</Tier>"
+                            "</GlacierJobParameters></RestoreRequest>", days, tier);
+    s3_http_content_md5_header(body, len, md5h);
+    hdr[0] = md5h;
+    hdr[1] = NULL;
+    s3_http_req_init(&r, "restore request", "POST", key);
+    r.query = "restore=";
+    r.body = (const unsigned char *) body;
+    r.body_len = len;
+    r.headers = hdr;
+    rc = storage_s3_request(s, &r, err);
+    if (rc == 0)
+        *state = r.status == 202 ? STORAGE_THAW_STARTED : STORAGE_THAW_READY;
+    else if (err->code == WS_EARCHIVED)
+    {
+        /* "restore is not allowed for the object's current storage class" */
+        *state = STORAGE_THAW_NOT_ARCHIVED;
+        *err = (struct ws_err) WS_ERR_INIT;
+        rc = 0;
+    }
+    else if (r.status == 409)
+    {
+        *state = STORAGE_THAW_IN_PROGRESS;
+        *err = (struct ws_err) WS_ERR_INIT;
+        rc = 0;
+    }
+    s3_http_req_done(&r);
+    return rc;
+}
+
 static const struct storage_ops s3_ops = {
-    "s3", STORAGE_F_RANGE_GET | STORAGE_F_RETRIES,
-    s3_multipart_put_open, s3_get, s3_head, s3_list, s3_remove, s3_remove_many, NULL, s3_free
+    .name = "s3",
+    .features = STORAGE_F_RANGE_GET | STORAGE_F_RETRIES,
+    .put_open = s3_multipart_put_open,
+    .get = s3_get,
+    .head = s3_head,
+    .list = s3_list,
+    .remove = s3_remove,
+    .remove_many = s3_remove_many,
+    .sync = NULL,
+    .set_class = s3_set_class,
+    .thaw = s3_thaw,
+    .free = s3_free,
 };
 
 /* ---- construction -------------------------------------------------------- */

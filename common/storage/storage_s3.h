@@ -49,4 +49,16 @@ int         storage_s3_request(struct storage_s3 *s, struct s3_req *r, struct ws
 int         s3_multipart_put_open(struct storage *st, const char *key, unsigned flags,
                                   struct filter **out, struct ws_err *err);
 
+/*
+ * Rewrite key (size bytes) onto itself under storage_class, server-side:
+ * CopyObject up to 5 GiB, UploadPartCopy parts above.  Not pinned with
+ * x-amz-copy-source-if-match: libcurl's SigV4 sorts a header whose name
+ * another one prefixes (x-amz-copy-source) after it, so the signature would
+ * not match.  walship never rewrites a key with other content (WAL is
+ * identical or refused, backup parts are written once), so the object the
+ * HEAD saw is the one copied.
+ */
+int         s3_multipart_copy(struct storage *st, const char *key, uint64_t size,
+                              const char *storage_class, struct ws_err *err);
+
 #endif

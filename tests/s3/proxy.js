@@ -774,6 +774,71 @@ async function forward(ctx) {
   r.stream.on('error', () => ctx.res.destroy());
 }
 
+// ---- archive storage classes (s3rver has none) ---------------------------
+// An object PUT or copied with x-amz-storage-class GLACIER or DEEP_ARCHIVE is
+// "archived": GET answers 403 InvalidObjectState until a restore completed;
+// HEAD works and carries x-amz-storage-class and x-amz-restore, as on AWS.
+// RestoreObject (POST ?restore) advances a restore one step per request, so
+// tests see every answer: 202 (started), then 409 RestoreAlreadyInProgress
+// (after which it is done), then 200 (already restored).  POST ?restore of
+// an object in no archive class is 403 InvalidObjectState, as on AWS.
+const ARCHIVE_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
+const archived = new Map(); // bucket/key -> {cls, restore: 'none' | 'ongoing' | 'done'}
+
+function noteStorageClass(ctx) {
+  const cls = ctx.req.headers['x-amz-storage-class'];
+  if (cls && ARCHIVE_CLASSES.has(String(cls).toUpperCase()))
+    archived.set(ctx.lockKey, { cls: String(cls).toUpperCase(), restore: 'none' });
+  else archived.delete(ctx.lockKey);
+}
+
+async function archiveClasses(ctx) {
+  const { req, query: q } = ctx;
+  const m = req.method;
+  const a = archived.get(ctx.lockKey);
+  if (m === 'POST' && 'restore' in q) {
+    if (!a) {
+      const h = await upstream('HEAD', req.url.split('?')[0], {}, null);
+      if (h.status === 404) return fail(ctx, 404, 'NoSuchKey', 'The specified key does not exist.');
+      return fail(ctx, 403, 'InvalidObjectState', "Restore is not allowed for the object's current storage class");
+    }
+    if (a.restore === 'none') { a.restore = 'ongoing'; return reply(ctx, 202, {}, null); }
+    if (a.restore === 'ongoing') {
+      a.restore = 'done';
+      return fail(ctx, 409, 'RestoreAlreadyInProgress', 'Object restore is already in progress');
+    }
+    return reply(ctx, 200, {}, null);
+  }
+  if (m === 'GET' && a && a.restore !== 'done' && qs(q, 'uploadId') === undefined)
+    return fail(ctx, 403, 'InvalidObjectState', "The operation is not valid for the object's storage class", { StorageClass: a.cls });
+  if (m === 'HEAD' && a) {
+    const r = await upstream('HEAD', req.url, req.headers, null);
+    const h = { ...r.headers, 'x-amz-storage-class': a.cls };
+    if (a.restore === 'ongoing') h['x-amz-restore'] = 'ongoing-request="true"';
+    if (a.restore === 'done') h['x-amz-restore'] = 'ongoing-request="false", expiry-date="Fri, 01 Jan 2100 00:00:00 GMT"';
+    fixEtagHeader(ctx, h);
+    return reply(ctx, r.status, h, null);
+  }
+  if (m === 'PUT' && req.headers['x-amz-copy-source'] && qs(q, 'uploadId') === undefined) {   // CopyObject
+    return withKeyLock(ctx.lockKey, async () => {
+      // S3 allows a self-copy that changes only the storage class; s3rver
+      // knows no classes and refuses it unless the metadata is replaced.
+      const headers = { ...req.headers };
+      const src = decodeURIComponent(String(headers['x-amz-copy-source']).replace(/^\//, '').split('?')[0]);
+      if (src === ctx.lockKey && headers['x-amz-storage-class']) headers['x-amz-metadata-directive'] = 'REPLACE';
+      const r = await upstream('PUT', req.url, headers, ctx.body);
+      if (r.status === 200 && /<CopyObjectResult/.test(r.body.toString())) {
+        mpEtags.delete(ctx.lockKey);
+        noteStorageClass(ctx);
+      }
+      return reply(ctx, r.status, r.headers, r.status === 200 ? fixXml(r.body) : r.body);
+    });
+  }
+  if (m === 'PUT' && qs(q, 'uploadId') === undefined) noteStorageClass(ctx);
+  if (m === 'DELETE' && qs(q, 'uploadId') === undefined) archived.delete(ctx.lockKey);
+  return undefined;   // not handled here
+}
+
 async function dispatch(ctx) {
   const { req, query: q } = ctx;
   const m = req.method;
@@ -783,6 +848,10 @@ async function dispatch(ctx) {
     return forward(ctx);
   }
   if (!ctx.key) return forward(ctx);
+  if (ctx.lockKey) {
+    const handled = await archiveClasses(ctx);
+    if (handled !== undefined) return handled;
+  }
   if (m === 'POST' && 'uploads' in q) {              // CreateMultipartUpload
     const r = await upstream('POST', req.url, req.headers, ctx.body);
     if (r.status === 200) {

@@ -413,8 +413,14 @@ storage_fault_free(struct storage *st)
 }
 
 static const struct storage_ops storage_fault_ops = {
-    "fault", 0, storage_fault_put_open, storage_fault_get, storage_fault_head, storage_fault_list,
-    storage_fault_remove, NULL, storage_fault_sync, storage_fault_free
+    .name = "fault",
+    .put_open = storage_fault_put_open,
+    .get = storage_fault_get,
+    .head = storage_fault_head,
+    .list = storage_fault_list,
+    .remove = storage_fault_remove,
+    .sync = storage_fault_sync,
+    .free = storage_fault_free,
 };
 
 /* Wrap inner (taking ownership); the features are the inner driver's. */

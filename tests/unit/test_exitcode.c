@@ -164,6 +164,7 @@ static const struct pin
     {WS_PROG_ARCHIVE, WS_ETIMEOUT, "other failure"},
     {WS_PROG_ARCHIVE, WS_EINTERRUPTED, "other failure"},
     {WS_PROG_ARCHIVE, WS_EGAP, "other failure"},
+    {WS_PROG_ARCHIVE, WS_EARCHIVED, "other failure"},
     {WS_PROG_ARCHIVE, WS_EBACKUP_AGE, "other failure"},
     {WS_PROG_ARCHIVE, WS_EBACKUP_SIZE, "other failure"},
     {WS_PROG_ARCHIVE, WS_EARCHIVE_LAG, "other failure"},
@@ -185,6 +186,7 @@ static const struct pin
     {WS_PROG_RESTORE, WS_ETIMEOUT, "I/O error"},
     {WS_PROG_RESTORE, WS_EINTERRUPTED, "I/O error"},
     {WS_PROG_RESTORE, WS_EGAP, "I/O error"},
+    {WS_PROG_RESTORE, WS_EARCHIVED, "archive storage class"},
     {WS_PROG_RESTORE, WS_EBACKUP_AGE, "I/O error"},
     {WS_PROG_RESTORE, WS_EBACKUP_SIZE, "I/O error"},
     {WS_PROG_RESTORE, WS_EARCHIVE_LAG, "I/O error"},
@@ -206,6 +208,7 @@ static const struct pin
     {WS_PROG_TOOL, WS_ETIMEOUT, "timeout"},
     {WS_PROG_TOOL, WS_EINTERRUPTED, "other failure"},
     {WS_PROG_TOOL, WS_EGAP, "WAL missing"},
+    {WS_PROG_TOOL, WS_EARCHIVED, "in an archive storage class"},
     {WS_PROG_TOOL, WS_EBACKUP_AGE, "no recent backup"},
     {WS_PROG_TOOL, WS_EBACKUP_SIZE, "backup size changed"},
     {WS_PROG_TOOL, WS_EARCHIVE_LAG, "archive lag"},
@@ -326,10 +329,10 @@ Test(exitcode, usage_lists_the_table, .init = cr_redirect_stdout)
         "3 not found, 4 corrupt, 5 authentication failed, 6 wrong cluster, 7 transient,\n"
         "8 no space left, 9 timeout, 10 bad input, 11 WAL missing, 12 no recent backup,\n"
         "13 backup size changed, 14 archive lag, 15 archiving failing,\n"
-        "128+N stopped by signal N (docs/exit-codes.md).\n"
+        "16 in an archive storage class, 128+N stopped by signal N (docs/exit-codes.md).\n"
         "Exit status: 0 restored, 1 not in the archive, 150 configuration or usage error,\n"
         "151 corrupt, 152 authentication failed, 153 another database system,\n"
-        "154 no space left, 155 bad input, 156 I/O error;\n"
-        "with standby.signal: 0 restored, 1 any failure (the standby keeps trying)\n"
-        "(docs/exit-codes.md).\n");
+        "154 no space left, 155 bad input, 156 I/O error,\n"
+        "157 in an archive storage class; with standby.signal: 0 restored,\n"
+        "1 any failure (the standby keeps trying) (docs/exit-codes.md).\n");
 }
