@@ -4,15 +4,15 @@
  * pg_control holds a ControlFileData struct (src/include/catalog/pg_control.h)
  * written in the server's native byte order and padded to PG_CONTROL_FILE_SIZE
  * bytes; its last field is a CRC-32C over everything before it.  We do not
- * include PostgreSQL's headers: the offsets below were measured with
- * offsetof() against the PostgreSQL 15 server headers, and ControlFileData
- * has the same layout for every release that writes pg_control_version 1300
- * (PostgreSQL 13 to 16).  A new layout gets a new pg_control_version, so
- * anything else is refused rather than misread.
+ * include PostgreSQL's headers: pgc_layouts below has one row per layout
+ * (pg_control_version 1300 for PostgreSQL 13 to 16, 1700, 1800, 19xx) with
+ * the offsets and where each was verified.  A new layout gets a new
+ * pg_control_version, so anything else is refused rather than misread.
  *
  * The checks follow the server's ReadControlFile() (xlog.c): version first
  * (so a file from a newer release gets a clear message instead of a CRC
- * error), then the CRC, then the WAL segment size.
+ * error), then the CRC, then the floatFormat constant, then the WAL
+ * segment size.
  */
 #include "pgcontrol.h"
 
@@ -28,22 +28,71 @@
 #include "clock.h"
 #include "wal.h"
 
-/* ControlFileData offsets for pg_control_version 1300 */
-#define PGC1300_SYSTEM_IDENTIFIER   0   /* uint64 */
-#define PGC1300_PG_CONTROL_VERSION  8   /* uint32 */
-#define PGC1300_CATALOG_VERSION_NO  12  /* uint32 */
-#define PGC1300_STATE               16  /* int32, enum DBState */
-#define PGC1300_TIME                24  /* int64, pg_time_t */
-#define PGC1300_CHECKPOINT          32  /* uint64, XLogRecPtr */
-#define PGC1300_CHECKPOINT_COPY     40  /* CheckPoint; ThisTimeLineID at +8 */
-#define PGC1300_CHECKPOINT_TLI      (PGC1300_CHECKPOINT_COPY + 8)      /* uint32 */
-#define PGC1300_BLCKSZ              216 /* uint32 */
-#define PGC1300_XLOG_BLCKSZ         224 /* uint32 */
-#define PGC1300_XLOG_SEG_SIZE       228 /* uint32 */
-#define PGC1300_CRC                 288 /* uint32, CRC-32C of bytes [0, 288) */
+/*
+ * One ControlFileData layout: where the fields walship reads sit, for the
+ * pg_control_version values in [version_min, version_max].  The field
+ * offsets before checkPointCopy (system_identifier 0, pg_control_version 8,
+ * catalog_version_no 12, state 16, time 24, checkPoint 32) and the timeline
+ * at checkPointCopy + 8 are the same in every layout: PostgreSQL keeps them
+ * put on purpose, and only what follows the CheckPoint copy moves.
+ *
+ * Where each offset comes from (offsetof() on x86-64/aarch64 LP64, both
+ * little-endian with 8-byte alignment of uint64 and double):
+ *
+ *   1300  PostgreSQL 13, 14, 15, 16.  Measured on PostgreSQL 15's installed
+ *         server headers (postgresql-server-dev-15); 13, 14 and 16 declare
+ *         the same ControlFileData and CheckPoint field lists (read in their
+ *         catalog/pg_control.h; pgBackRest's per-version layout tables agree).
+ *   1700  PostgreSQL 17 added wal_level to CheckPoint after fullPageWrites.
+ *         It fills the padding before the 8-aligned nextXid, so the CheckPoint
+ *         stays 88 bytes and nothing in ControlFileData moves: the same
+ *         offsets as 1300 (measured on the 18 headers with the 18-only field
+ *         removed; matches the published 17 tables).
+ *   1800  PostgreSQL 18 added bool default_char_signedness after
+ *         data_checksum_version: the nonce moves to 257 and the CRC to 292.
+ *         Measured on the 18.6 headers (/var/cache/walship/pg18/include).
+ *   19xx  PostgreSQL 19 (development numbers 1900-1999): CheckPoint grew
+ *         (logicalDecodingEnabled, a 64-bit nextMultiOffset, the checksum
+ *         state) to 96 bytes, moving everything after it by 8, and
+ *         slru_pages_per_segment went in after relseg_size, moving the WAL
+ *         block and segment sizes by 4 more.  From the 19 development header
+ *         only, never run against a 19 server; the CRC at the layout's own
+ *         offset and the floatFormat constant (as ReadControlFile() checks)
+ *         catch a 19 release whose layout differs, instead of misreading it.
+ */
+struct pgc_layout
+{
+    uint32_t    version_min;
+    uint32_t    version_max;
+    const char *releases;       /* for messages and docs */
+    uint32_t    major;          /* the only major writing it, 0 if several */
+    size_t      float_format;   /* double, FLOATFORMAT_VALUE */
+    size_t      blcksz;
+    size_t      xlog_blcksz;
+    size_t      xlog_seg_size;
+    size_t      data_checksum_version;
+    size_t      crc;            /* CRC-32C of bytes [0, crc) */
+};
 
-#define PGC_VERSION_1300            1300
-#define PGC_SUPPORTED               "1300 (PostgreSQL 13 to 16)"
+static const struct pgc_layout pgc_layouts[] = {
+    {1300, 1300, "PostgreSQL 13 to 16", 0, 208, 216, 224, 228, 252, 288},
+    {1700, 1700, "PostgreSQL 17", 17, 208, 216, 224, 228, 252, 288},
+    {1800, 1800, "PostgreSQL 18", 18, 208, 216, 224, 228, 252, 292},
+    {1900, 1999, "PostgreSQL 19", 19, 216, 224, 236, 240, 264, 304},
+};
+
+#define PGC_SUPPORTED "1300 (PostgreSQL 13 to 16), 1700 (17), 1800 (18), 19xx (19)"
+
+/* Fields at the same offset in every layout */
+#define PGC_SYSTEM_IDENTIFIER   0   /* uint64 */
+#define PGC_PG_CONTROL_VERSION  8   /* uint32 */
+#define PGC_CATALOG_VERSION_NO  12  /* uint32 */
+#define PGC_STATE               16  /* int32, enum DBState */
+#define PGC_TIME                24  /* int64, pg_time_t */
+#define PGC_CHECKPOINT          32  /* uint64, XLogRecPtr */
+#define PGC_CHECKPOINT_TLI      48  /* uint32, checkPointCopy.ThisTimeLineID */
+
+#define PGC_FLOATFORMAT_VALUE   1234567.0
 
 /* Native-order loads from a possibly unaligned buffer. */
 static uint32_t
@@ -64,20 +113,39 @@ get_u64(const unsigned char *buf, size_t off)
     return v;
 }
 
+static const struct pgc_layout *
+layout_find(uint32_t version)
+{
+    for (size_t i = 0; i < sizeof(pgc_layouts) / sizeof(pgc_layouts[0]); i++)
+        if (version >= pgc_layouts[i].version_min && version <= pgc_layouts[i].version_max)
+            return &pgc_layouts[i];
+    return NULL;
+}
+
+uint32_t
+pgcontrol_major_of_version(uint32_t pg_control_version)
+{
+    const struct pgc_layout *l = layout_find(pg_control_version);
+
+    return l != NULL ? l->major : 0;
+}
+
 int
 pgcontrol_parse(const unsigned char *buf, size_t len, const char *what,
                 struct pg_control *out, struct ws_err *err)
 {
+    const struct pgc_layout *l;
     struct pg_control c;
     uint32_t    stored_crc;
     uint32_t    calc_crc;
+    double      float_format;
     int         rc = -1;
 
     memset(&c, 0, sizeof(c));
     if (what == NULL)
         what = "pg_control";
 
-    if (buf == NULL || len < PGC1300_PG_CONTROL_VERSION + sizeof(uint32_t))
+    if (buf == NULL || len < PGC_PG_CONTROL_VERSION + sizeof(uint32_t))
     {
         err_set(err, WS_EINPUT, "could not read file \"%s\": read %zu of %d bytes", what, len,
                 PG_CONTROL_FILE_SIZE);
@@ -85,8 +153,9 @@ pgcontrol_parse(const unsigned char *buf, size_t len, const char *what,
         goto out;
     }
 
-    c.pg_control_version = get_u32(buf, PGC1300_PG_CONTROL_VERSION);
-    if (c.pg_control_version != PGC_VERSION_1300)
+    c.pg_control_version = get_u32(buf, PGC_PG_CONTROL_VERSION);
+    l = layout_find(c.pg_control_version);
+    if (l == NULL)
     {
         err_set(err, WS_EINPUT,
                 "unsupported pg_control_version %u in file \"%s\"; supported: " PGC_SUPPORTED,
@@ -97,35 +166,50 @@ pgcontrol_parse(const unsigned char *buf, size_t len, const char *what,
         goto out;
     }
 
-    if (len < PGC1300_CRC + sizeof(uint32_t))
+    if (len < l->crc + sizeof(uint32_t))
     {
         err_set(err, WS_EINPUT, "could not read file \"%s\": read %zu of %d bytes", what, len,
                 PG_CONTROL_FILE_SIZE);
         err_detail(err, "pg_control_version %u needs at least %zu bytes.",
-                   c.pg_control_version, (size_t) PGC1300_CRC + sizeof(uint32_t));
+                   c.pg_control_version, l->crc + sizeof(uint32_t));
         goto out;
     }
 
-    stored_crc = get_u32(buf, PGC1300_CRC);
-    calc_crc = crc32c(buf, PGC1300_CRC);
+    stored_crc = get_u32(buf, l->crc);
+    calc_crc = crc32c(buf, l->crc);
     if (calc_crc != stored_crc)
     {
         /* wording of pg_controldata / ReadControlFile() */
         err_set(err, WS_ECORRUPT,
                 "calculated CRC checksum does not match value stored in file \"%s\"", what);
         err_detail(err, "Calculated CRC is %08X, stored CRC is %08X.", calc_crc, stored_crc);
+        if (l->version_min != l->version_max)
+            err_hint(err, "pg_control_version %u is read with the layout of the %s development "
+                     "headers; a release with another layout is not supported yet.",
+                     c.pg_control_version, l->releases);
         goto out;
     }
 
-    c.system_identifier = get_u64(buf, PGC1300_SYSTEM_IDENTIFIER);
-    c.catalog_version = get_u32(buf, PGC1300_CATALOG_VERSION_NO);
-    c.state = (int32_t) get_u32(buf, PGC1300_STATE);
-    c.time = (int64_t) get_u64(buf, PGC1300_TIME);
-    c.checkpoint_lsn = get_u64(buf, PGC1300_CHECKPOINT);
-    c.checkpoint_timeline = get_u32(buf, PGC1300_CHECKPOINT_TLI);
-    c.block_size = get_u32(buf, PGC1300_BLCKSZ);
-    c.wal_block_size = get_u32(buf, PGC1300_XLOG_BLCKSZ);
-    c.wal_segment_size = get_u32(buf, PGC1300_XLOG_SEG_SIZE);
+    /* ReadControlFile() checks this constant too: a wrong layout shows here */
+    memcpy(&float_format, buf + l->float_format, sizeof(float_format));
+    if (float_format != PGC_FLOATFORMAT_VALUE)
+    {
+        err_set(err, WS_EINPUT, "file \"%s\" does not have the expected layout of "
+                "pg_control_version %u (%s)", what, c.pg_control_version, l->releases);
+        err_detail(err, "floatFormat is not 1234567.0 at offset %zu.", l->float_format);
+        goto out;
+    }
+
+    c.system_identifier = get_u64(buf, PGC_SYSTEM_IDENTIFIER);
+    c.catalog_version = get_u32(buf, PGC_CATALOG_VERSION_NO);
+    c.state = (int32_t) get_u32(buf, PGC_STATE);
+    c.time = (int64_t) get_u64(buf, PGC_TIME);
+    c.checkpoint_lsn = get_u64(buf, PGC_CHECKPOINT);
+    c.checkpoint_timeline = get_u32(buf, PGC_CHECKPOINT_TLI);
+    c.block_size = get_u32(buf, l->blcksz);
+    c.wal_block_size = get_u32(buf, l->xlog_blcksz);
+    c.wal_segment_size = get_u32(buf, l->xlog_seg_size);
+    c.data_checksum_version = get_u32(buf, l->data_checksum_version);
     c.pg_major = 0;
 
     if (!wal_seg_size_valid(c.wal_segment_size))
@@ -283,6 +367,9 @@ pgcontrol_read(const char *pgdata, struct pg_control *out, struct ws_err *err)
         n = 0;
     }
     c.pg_major = parse_pg_version(vbuf, n);
+    /* no PG_VERSION: pg_control_version names the major when only one writes it */
+    if (c.pg_major == 0 && n == 0)
+        c.pg_major = pgcontrol_major_of_version(c.pg_control_version);
 
     *out = c;
     rc = 0;

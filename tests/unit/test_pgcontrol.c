@@ -35,9 +35,11 @@
 
 #define PG_BIN "/usr/lib/postgresql/15/bin"
 
-/* Offsets in ControlFileData for pg_control_version 1300, measured with
- * offsetof() on PostgreSQL 15's headers (kept separate from pgcontrol.c's on
- * purpose, so a typo there is caught here). */
+/* Offsets in ControlFileData, kept separate from pgcontrol.c's on purpose,
+ * so a typo there is caught here.  1300 and 1800: offsetof() on PostgreSQL
+ * 15's and 18's server headers; 1700: the 18 headers without
+ * default_char_signedness; 19xx: the 19 development header's field list
+ * compiled the same way.  Fields before checkPointCopy never move. */
 #define OFF_SYSID       0
 #define OFF_VERSION     8
 #define OFF_CATVERSION  12
@@ -45,10 +47,39 @@
 #define OFF_TIME        24
 #define OFF_CHECKPOINT  32
 #define OFF_TLI         48
+
+struct layout
+{
+    uint32_t    version;
+    size_t      float_format, blcksz, xlog_blcksz, seg_size, checksum, crc;
+    uint32_t    major;      /* pgcontrol_major_of_version() */
+};
+
+static const struct layout layouts[] = {
+    {1300, 208, 216, 224, 228, 252, 288, 0},
+    {1700, 208, 216, 224, 228, 252, 288, 17},
+    {1800, 208, 216, 224, 228, 252, 292, 18},
+    {1900, 216, 224, 236, 240, 264, 304, 19},
+    {1903, 216, 224, 236, 240, 264, 304, 19},
+    {1999, 216, 224, 236, 240, 264, 304, 19},
+};
+#define NLAYOUTS (sizeof(layouts) / sizeof(layouts[0]))
+
+/* the 1300 layout, which most tests below use */
 #define OFF_BLCKSZ      216
 #define OFF_XLOG_BLCKSZ 224
 #define OFF_SEG_SIZE    228
 #define OFF_CRC         288
+
+/* The layout of version v; 1300's for a version walship does not read. */
+static const struct layout *
+layout_of(uint32_t v)
+{
+    for (size_t i = 0; i < NLAYOUTS; i++)
+        if (layouts[i].version == v)
+            return &layouts[i];
+    return &layouts[0];
+}
 
 static void
 put32(unsigned char *buf, size_t off, uint32_t v)
@@ -63,18 +94,28 @@ put64(unsigned char *buf, size_t off, uint64_t v)
 }
 
 static void
-fix_crc(unsigned char *buf)
+fix_crc_at(unsigned char *buf, size_t crc_off)
 {
-    put32(buf, OFF_CRC, crc32c(buf, OFF_CRC));
+    put32(buf, crc_off, crc32c(buf, crc_off));
 }
 
-/* A plausible pg_control: every field distinct so a wrong offset shows. */
+static void
+fix_crc(unsigned char *buf)
+{
+    fix_crc_at(buf, OFF_CRC);
+}
+
+/* A plausible pg_control in version's layout: every field distinct so a
+ * wrong offset shows. */
 static void
 make_control(unsigned char *buf, uint32_t version, uint32_t seg_size)
 {
+    const struct layout *l = layout_of(version);
+    double      ff = 1234567.0;
+
     memset(buf, 0, PG_CONTROL_FILE_SIZE);
     /* filler in the fields we do not read, so offsets cannot land on zeros */
-    for (size_t i = 0; i < OFF_CRC; i++)
+    for (size_t i = 0; i < l->crc; i++)
         buf[i] = (unsigned char) (i * 7 + 3);
     put64(buf, OFF_SYSID, UINT64_C(7301234567890123456));
     put32(buf, OFF_VERSION, version);
@@ -83,10 +124,12 @@ make_control(unsigned char *buf, uint32_t version, uint32_t seg_size)
     put64(buf, OFF_TIME, UINT64_C(1700000000));
     put64(buf, OFF_CHECKPOINT, UINT64_C(0x1A1000028));
     put32(buf, OFF_TLI, 3);
-    put32(buf, OFF_BLCKSZ, 8192);
-    put32(buf, OFF_XLOG_BLCKSZ, 16384);   /* differs from BLCKSZ on purpose */
-    put32(buf, OFF_SEG_SIZE, seg_size);
-    fix_crc(buf);
+    memcpy(buf + l->float_format, &ff, sizeof(ff));
+    put32(buf, l->blcksz, 8192);
+    put32(buf, l->xlog_blcksz, 16384);   /* differs from BLCKSZ on purpose */
+    put32(buf, l->seg_size, seg_size);
+    put32(buf, l->checksum, 1);
+    fix_crc_at(buf, l->crc);
 }
 
 Test(pgcontrol_parse, fields)
@@ -108,8 +151,102 @@ Test(pgcontrol_parse, fields)
     cr_expect_eq(c.block_size, 8192u);
     cr_expect_eq(c.wal_block_size, 16384u);
     cr_expect_eq(c.wal_segment_size, 16u << 20);
+    cr_expect_eq(c.data_checksum_version, 1u);
     cr_expect_eq(c.pg_major, 0u);
     cr_expect_eq(err.code, WS_OK);
+}
+
+/* Every layout: the fields come from that layout's offsets. */
+Test(pgcontrol_parse, every_layout)
+{
+    for (size_t i = 0; i < NLAYOUTS; i++)
+    {
+        const struct layout *l = &layouts[i];
+        unsigned char buf[PG_CONTROL_FILE_SIZE];
+        struct pg_control c;
+        struct ws_err err = WS_ERR_INIT;
+
+        make_control(buf, l->version, 64u << 20);
+        memset(&c, 0xAA, sizeof(c));
+        cr_assert_eq(pgcontrol_parse(buf, sizeof(buf), "f", &c, &err), 0, "%u: %s", l->version,
+                     err.msg);
+        cr_expect_eq(c.pg_control_version, l->version);
+        cr_expect_eq(c.system_identifier, UINT64_C(7301234567890123456), "%u", l->version);
+        cr_expect_eq(c.checkpoint_lsn, UINT64_C(0x1A1000028), "%u", l->version);
+        cr_expect_eq(c.checkpoint_timeline, 3u, "%u", l->version);
+        cr_expect_eq(c.block_size, 8192u, "%u", l->version);
+        cr_expect_eq(c.wal_block_size, 16384u, "%u", l->version);
+        cr_expect_eq(c.wal_segment_size, 64u << 20, "%u", l->version);
+        cr_expect_eq(c.data_checksum_version, 1u, "%u", l->version);
+        cr_expect_eq(pgcontrol_major_of_version(l->version), l->major, "%u", l->version);
+        /* exactly up to the end of the layout's CRC is enough, one byte less is not */
+        cr_expect_eq(pgcontrol_parse(buf, l->crc + 4, "f", &c, &err), 0, "%u", l->version);
+        cr_expect_eq(pgcontrol_parse(buf, l->crc + 3, "f", &c, &err), -1, "%u", l->version);
+        cr_expect_eq(err.code, WS_EINPUT, "%u", l->version);
+    }
+    cr_expect_eq(pgcontrol_major_of_version(1201), 0u);
+    cr_expect_eq(pgcontrol_major_of_version(2000), 0u);
+}
+
+/* A file written in one layout but labelled with another version's number
+ * fails the CRC at the labelled layout's offset: never a misread. */
+Test(pgcontrol_parse, layout_mismatch_is_refused)
+{
+    const struct
+    {
+        uint32_t    written, labelled;
+    }           cases[] = {{1300, 1800}, {1800, 1700}, {1800, 1900}, {1900, 1800}, {1700, 1903}};
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    {
+        unsigned char buf[PG_CONTROL_FILE_SIZE];
+        struct pg_control c;
+        struct ws_err err = WS_ERR_INIT;
+
+        make_control(buf, cases[i].written, 16u << 20);
+        put32(buf, OFF_VERSION, cases[i].labelled);
+        fix_crc_at(buf, layout_of(cases[i].written)->crc);
+        cr_expect_eq(pgcontrol_parse(buf, sizeof(buf), "f", &c, &err), -1, "%u as %u",
+                     cases[i].written, cases[i].labelled);
+        cr_expect_eq(err.code, WS_ECORRUPT, "%u as %u: %s", cases[i].written,
+                     cases[i].labelled, err.msg);
+    }
+}
+
+/* The CRC is right but floatFormat is not where the layout says. */
+Test(pgcontrol_parse, float_format_checked)
+{
+    unsigned char buf[PG_CONTROL_FILE_SIZE];
+    struct pg_control c;
+    struct ws_err err = WS_ERR_INIT;
+    double      other = 1234568.0;
+
+    make_control(buf, 1903, 16u << 20);
+    memcpy(buf + layout_of(1903)->float_format, &other, sizeof(other));
+    fix_crc_at(buf, layout_of(1903)->crc);
+    cr_expect_eq(pgcontrol_parse(buf, sizeof(buf), "x/pg_control", &c, &err), -1);
+    cr_expect_eq(err.code, WS_EINPUT, "%s", err_code_name(err.code));
+    cr_expect(strstr(err.msg, "\"x/pg_control\"") != NULL && strstr(err.msg, "1903") != NULL,
+              "%s", err.msg);
+}
+
+/* A 19 file with a bad CRC says the 19 layout is from development headers. */
+Test(pgcontrol_parse, pg19_crc_hint)
+{
+    unsigned char buf[PG_CONTROL_FILE_SIZE];
+    struct pg_control c;
+    struct ws_err err = WS_ERR_INIT;
+
+    make_control(buf, 1900, 16u << 20);
+    buf[100] ^= 1;
+    cr_expect_eq(pgcontrol_parse(buf, sizeof(buf), "f", &c, &err), -1);
+    cr_expect_eq(err.code, WS_ECORRUPT);
+    cr_expect(strstr(err.hint, "PostgreSQL 19") != NULL, "hint: %s", err.hint);
+    make_control(buf, 1800, 16u << 20);
+    buf[100] ^= 1;
+    err_clear(&err);
+    cr_expect_eq(pgcontrol_parse(buf, sizeof(buf), "f", &c, &err), -1);
+    cr_expect_str_eq(err.hint, "", "no hint for a released layout");
 }
 
 Test(pgcontrol_parse, minimal_length_and_padding_ignored)
@@ -165,7 +302,7 @@ Test(pgcontrol_parse, unknown_version)
     unsigned char buf[PG_CONTROL_FILE_SIZE];
     struct pg_control c;
     struct ws_err err = WS_ERR_INIT;
-    const uint32_t versions[] = {1700, 1201, 1100, 0, 1301};
+    const uint32_t versions[] = {1201, 1100, 0, 1301, 1600, 1701, 1899, 2000, 960};
 
     for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
     {
@@ -364,6 +501,35 @@ Test(pgcontrol_read, unreadable_pg_version_is_an_error)
     cr_expect_eq(pgcontrol_read(tmpdir, &c, &err), -1);
     cr_expect_eq(err.code, WS_EIO, "%s", err_code_name(err.code));
     cr_expect(strstr(err.msg, "PG_VERSION") != NULL, "%s", err.msg);
+}
+
+/* Without PG_VERSION, a pg_control_version only one major writes names it. */
+Test(pgcontrol_read, major_from_pg_control_version)
+{
+    const uint32_t versions[] = {1300, 1700, 1800, 1903};
+    const uint32_t majors[] = {0, 17, 18, 19};
+
+    make_pgdata(NULL);
+    for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
+    {
+        unsigned char buf[PG_CONTROL_FILE_SIZE];
+        struct pg_control c;
+        struct ws_err err = WS_ERR_INIT;
+
+        make_control(buf, versions[i], 16u << 20);
+        write_file(tmpdir, "global/pg_control", buf, sizeof(buf));
+        cr_assert_eq(pgcontrol_read(tmpdir, &c, &err), 0, "%s", err.msg);
+        cr_expect_eq(c.pg_major, majors[i], "%u -> %u", versions[i], c.pg_major);
+    }
+    /* PG_VERSION, when present, is what counts */
+    write_file(tmpdir, "PG_VERSION", "18\n", 3);
+    {
+        struct pg_control c;
+        struct ws_err err = WS_ERR_INIT;
+
+        cr_assert_eq(pgcontrol_read(tmpdir, &c, &err), 0, "%s", err.msg);
+        cr_expect_eq(c.pg_major, 18u);
+    }
 }
 
 Test(pgcontrol_read, missing_pg_control)
@@ -677,16 +843,20 @@ Test(restore_wal, pg_control_of_another_cluster_is_refused)
  * environment cannot do it (the caller skips).
  */
 static int
-run_initdb(const char *extra, const char **why)
+run_initdb(const char *bin, const char *extra, const char **why)
 {
     const char *user = NULL;
     struct passwd *pw = NULL;
     char        cmd[1024];
     int         st;
 
-    if (access(PG_BIN "/initdb", X_OK) != 0 || access(PG_BIN "/pg_controldata", X_OK) != 0)
+    static char whybuf[PATH_MAX + 64];
+
+    snprintf(cmd, sizeof(cmd), "%s/initdb", bin);
+    if (access(cmd, X_OK) != 0)
     {
-        *why = PG_BIN "/initdb or pg_controldata not installed";
+        snprintf(whybuf, sizeof(whybuf), "%s/initdb not installed", bin);
+        *why = whybuf;
         return 1;
     }
     strcpy(tmpdir, "/tmp/ws_pgcontrol.XXXXXX");
@@ -705,15 +875,15 @@ run_initdb(const char *extra, const char **why)
         }
         cr_assert_eq(chown(tmpdir, pw->pw_uid, pw->pw_gid), 0, "chown: %s", strerror(errno));
         snprintf(cmd, sizeof(cmd),
-                 "cd '%s' && runuser -u %s -- " PG_BIN "/initdb -D '%s/data' -U postgres "
+                 "cd '%s' && runuser -u %s -- %s/initdb -D '%s/data' -U postgres "
                  "--auth=trust --no-sync -E UTF8 --locale=C %s >'%s/initdb.log' 2>&1",
-                 tmpdir, user, tmpdir, extra, tmpdir);
+                 tmpdir, user, bin, tmpdir, extra, tmpdir);
     }
     else
         snprintf(cmd, sizeof(cmd),
-                 "cd '%s' && " PG_BIN "/initdb -D '%s/data' -U postgres "
+                 "cd '%s' && %s/initdb -D '%s/data' -U postgres "
                  "--auth=trust --no-sync -E UTF8 --locale=C %s >'%s/initdb.log' 2>&1",
-                 tmpdir, tmpdir, extra, tmpdir);
+                 tmpdir, bin, tmpdir, extra, tmpdir);
     st = system(cmd);
     cr_assert_eq(st, 0, "initdb failed (%d), see %s/initdb.log", st, tmpdir);
     return 0;
@@ -721,7 +891,8 @@ run_initdb(const char *extra, const char **why)
 
 /* Value of "key:   value" from pg_controldata's output, or "" if absent. */
 static void
-controldata_value(const char *datadir, const char *key, char *out, size_t outlen)
+controldata_value(const char *bin, const char *datadir, const char *key, char *out,
+                  size_t outlen)
 {
     char        cmd[512];
     char        line[512];
@@ -729,7 +900,7 @@ controldata_value(const char *datadir, const char *key, char *out, size_t outlen
     FILE       *p;
 
     out[0] = '\0';
-    snprintf(cmd, sizeof(cmd), "LC_ALL=C LANG=C " PG_BIN "/pg_controldata '%s'", datadir);
+    snprintf(cmd, sizeof(cmd), "LC_ALL=C LANG=C %s/pg_controldata '%s'", bin, datadir);
     p = popen(cmd, "r");
     cr_assert_not_null(p, "popen: %s", strerror(errno));
     while (fgets(line, sizeof(line), p) != NULL)
@@ -748,7 +919,8 @@ controldata_value(const char *datadir, const char *key, char *out, size_t outlen
 }
 
 static void
-compare_with_controldata(uint32_t want_seg_size)
+compare_with_controldata(const char *bin, uint32_t want_seg_size, uint32_t want_major,
+                         uint32_t want_version, uint32_t want_checksums)
 {
     char        datadir[128];
     char        v[128];
@@ -760,61 +932,96 @@ compare_with_controldata(uint32_t want_seg_size)
     snprintf(datadir, sizeof(datadir), "%s/data", tmpdir);
     cr_assert_eq(pgcontrol_read(datadir, &c, &err), 0, "%s", err.msg);
 
-    controldata_value(datadir, "Database system identifier", v, sizeof(v));
+    controldata_value(bin, datadir, "Database system identifier", v, sizeof(v));
     cr_assert_neq(v[0], '\0', "pg_controldata printed no system identifier");
     cr_expect_eq(c.system_identifier, strtoull(v, NULL, 10), "sysid %llu vs %s",
                  (unsigned long long) c.system_identifier, v);
 
-    controldata_value(datadir, "Bytes per WAL segment", v, sizeof(v));
+    controldata_value(bin, datadir, "Bytes per WAL segment", v, sizeof(v));
     cr_expect_eq(c.wal_segment_size, (uint32_t) strtoul(v, NULL, 10), "%u vs %s",
                  c.wal_segment_size, v);
     cr_expect_eq(c.wal_segment_size, want_seg_size);
 
-    controldata_value(datadir, "Latest checkpoint's TimeLineID", v, sizeof(v));
+    controldata_value(bin, datadir, "Latest checkpoint's TimeLineID", v, sizeof(v));
     cr_expect_eq(c.checkpoint_timeline, (uint32_t) strtoul(v, NULL, 10), "%u vs %s",
                  c.checkpoint_timeline, v);
     cr_expect_eq(c.checkpoint_timeline, 1u);
 
-    controldata_value(datadir, "pg_control version number", v, sizeof(v));
+    controldata_value(bin, datadir, "pg_control version number", v, sizeof(v));
     cr_expect_eq(c.pg_control_version, (uint32_t) strtoul(v, NULL, 10));
 
-    controldata_value(datadir, "Catalog version number", v, sizeof(v));
+    controldata_value(bin, datadir, "Catalog version number", v, sizeof(v));
     cr_expect_eq(c.catalog_version, (uint32_t) strtoul(v, NULL, 10));
 
-    controldata_value(datadir, "Database block size", v, sizeof(v));
+    controldata_value(bin, datadir, "Database block size", v, sizeof(v));
     cr_expect_eq(c.block_size, (uint32_t) strtoul(v, NULL, 10));
 
-    controldata_value(datadir, "WAL block size", v, sizeof(v));
+    controldata_value(bin, datadir, "WAL block size", v, sizeof(v));
     cr_expect_eq(c.wal_block_size, (uint32_t) strtoul(v, NULL, 10));
 
-    controldata_value(datadir, "Latest checkpoint location", v, sizeof(v));
+    controldata_value(bin, datadir, "Latest checkpoint location", v, sizeof(v));
     snprintf(lsn, sizeof(lsn), "%X/%X", (unsigned) (c.checkpoint_lsn >> 32),
              (unsigned) c.checkpoint_lsn);
     cr_expect_str_eq(lsn, v);
 
-    controldata_value(datadir, "Database cluster state", v, sizeof(v));
+    controldata_value(bin, datadir, "Database cluster state", v, sizeof(v));
     cr_expect_str_eq(v, "shut down");
     cr_expect_eq(c.state, 1, "DB_SHUTDOWNED");
 
     cr_expect(c.time > (int64_t) now - 3600 && c.time <= (int64_t) now + 60,
               "pg_control time %lld, now %lld", (long long) c.time, (long long) now);
-    cr_expect_eq(c.pg_major, 15u);
+    cr_expect_eq(c.pg_major, want_major);
+    cr_expect_eq(c.pg_control_version, want_version);
+
+    controldata_value(bin, datadir, "Data page checksum version", v, sizeof(v));
+    cr_expect_eq(c.data_checksum_version, (uint32_t) strtoul(v, NULL, 10));
+    cr_expect_eq(c.data_checksum_version, want_checksums);
 }
 
 Test(pgcontrol_read, initdb_default, .timeout = 120)
 {
     const char *why = NULL;
 
-    if (run_initdb("", &why) != 0)
+    if (run_initdb(PG_BIN, "", &why) != 0)
         cr_skip_test("%s", why);
-    compare_with_controldata(16u << 20);
+    compare_with_controldata(PG_BIN, 16u << 20, 15, 1300, 0);
 }
 
 Test(pgcontrol_read, initdb_wal_segsize_64, .timeout = 120)
 {
     const char *why = NULL;
 
-    if (run_initdb("--wal-segsize=64", &why) != 0)
+    if (run_initdb(PG_BIN, "--wal-segsize=64", &why) != 0)
         cr_skip_test("%s", why);
-    compare_with_controldata(64u << 20);
+    compare_with_controldata(PG_BIN, 64u << 20, 15, 1300, 0);
+}
+
+/*
+ * PostgreSQL 18 (scripts/install-pg18.sh; WS_PG18_BIN overrides): its initdb
+ * enables data checksums by default, which pg_control shows.
+ */
+static const char *
+pg18_bin(void)
+{
+    const char *b = getenv("WS_PG18_BIN");
+
+    return b != NULL && b[0] != '\0' ? b : "/var/cache/walship/pg18/bin";
+}
+
+Test(pgcontrol_read, initdb_pg18_default, .timeout = 120)
+{
+    const char *why = NULL;
+
+    if (run_initdb(pg18_bin(), "", &why) != 0)
+        cr_skip_test("%s (PostgreSQL 18 build)", why);
+    compare_with_controldata(pg18_bin(), 16u << 20, 18, 1800, 1);
+}
+
+Test(pgcontrol_read, initdb_pg18_no_checksums_segsize_32, .timeout = 120)
+{
+    const char *why = NULL;
+
+    if (run_initdb(pg18_bin(), "--no-data-checksums --wal-segsize=32", &why) != 0)
+        cr_skip_test("%s (PostgreSQL 18 build)", why);
+    compare_with_controldata(pg18_bin(), 32u << 20, 18, 1800, 0);
 }
