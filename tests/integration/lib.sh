@@ -139,6 +139,7 @@ ws_find_pgbin() {
     return 1
 }
 
+# ws_setup sets PG_MAJOR (15, 18) from $PGBIN/postgres --version.
 # ws_find_pg18: PG18BIN = the PostgreSQL 18 that scripts/install-pg18.sh
 # built (or $WS_PG18_BIN); 1 if there is none.
 ws_find_pg18() {
@@ -187,7 +188,18 @@ ws_setup() {
     if [ -z "$build" ]; then
         build=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build
     fi
+    # WS_PG_MAJOR=18 (the integration/pg18/* ctest entries): run the same
+    # test against the PostgreSQL 18 build, or skip when there is none.
+    if [ "${WS_PG_MAJOR:-}" = 18 ]; then
+        ws_find_pg18 || skip "no PostgreSQL 18 build (run scripts/install-pg18.sh, or set WS_PG18_BIN)"
+        PGBIN=$PG18BIN
+    fi
     ws_find_pgbin || skip "PostgreSQL server binaries (initdb, pg_ctl, psql, pg_basebackup) not found; install postgresql-15 or set PGBIN"
+    PG_MAJOR=$("$PGBIN/postgres" --version | sed -n 's/.* \([0-9][0-9]*\)\.[0-9].*/\1/p')
+    if [ -n "${WS_PG_MAJOR:-}" ] && [ "$PG_MAJOR" != "$WS_PG_MAJOR" ]; then
+        say "FAIL: $WS_TEST_NAME: WS_PG_MAJOR=$WS_PG_MAJOR but $PGBIN/postgres is PostgreSQL ${PG_MAJOR:-?}"
+        exit 1
+    fi
     [ -x "$build/walship-archive" ] && [ -x "$build/walship-restore" ] ||
         { say "FAIL: $WS_TEST_NAME: walship binaries not found in $build (build first, or set WS_BUILD_DIR)"; exit 1; }
 
