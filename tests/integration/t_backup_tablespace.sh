@@ -41,7 +41,7 @@ bk_recover "$T/rec1" -T "$TS_OLD=$TS_NEW"
 check_rc 0 "walship-recover -T OLD=NEW"
 link=$(readlink "$T/rec1/pg_tblspc/$OID")
 check "[ -L '$T/rec1/pg_tblspc/$OID' ] && [ '$link' = '$TS_NEW' ]" "pg_tblspc/$OID -> $TS_NEW ($link)"
-check "ls -d '$TS_NEW'/PG_15_* > /dev/null 2>&1" "the tablespace's PG_15_* directory is in $TS_NEW"
+check "ls -d '$TS_NEW'/PG_${PG_MAJOR}_* > /dev/null 2>&1" "the tablespace's PG_${PG_MAJOR}_* directory is in $TS_NEW"
 check "[ \"\$(stat -c %U '$TS_NEW')\" = \"\$(as_pg id -un)\" ]" "$TS_NEW belongs to the PostgreSQL user"
 check "[ '$(tree_sig "$TS_OLD")' = '$SIG_OLD' ]" "the original tablespace directory was not touched"
 check "[ ! -s '$T/rec1/tablespace_map' ] || ! grep -qF '$TS_OLD' '$T/rec1/tablespace_map'" \
@@ -67,7 +67,7 @@ info "recover with -T $OID=$T/ts_byoid (the tablespace named by its OID)"
 bk_recover "$T/rec2" -T "$OID=$T/ts_byoid" --immediate
 check_rc 0 "walship-recover -T OID=NEW"
 link=$(readlink "$T/rec2/pg_tblspc/$OID")
-check "[ '$link' = '$T/ts_byoid' ] && ls -d '$T/ts_byoid'/PG_15_* > /dev/null 2>&1" \
+check "[ '$link' = '$T/ts_byoid' ] && ls -d '$T/ts_byoid'/PG_${PG_MAJOR}_* > /dev/null 2>&1" \
     "pg_tblspc/$OID -> $T/ts_byoid, with the data there"
 
 info "-T into a non-empty directory"
