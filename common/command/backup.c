@@ -364,6 +364,38 @@ cleanup_created(struct run *r)
         log_info("removed the %zu objects of the failed backup %s", r->ncreated, r->info->id);
 }
 
+/*
+ * A 17+ server writes its system identifier into the manifest
+ * (pg_verifybackup checks it against the backup's pg_control): it must be
+ * the one IDENTIFY_SYSTEM reported, which the repository is bound to.
+ */
+static int
+check_manifest_sysid(const struct pg_backup_result *res, const struct pg_system *sys,
+                     struct ws_err *err)
+{
+    uint64_t    id = 0;
+    int         found;
+
+    if (sys->server_version < 170000)
+        return 0;               /* manifest version 1 has no System-Identifier */
+    found = pg_manifest_system_identifier(res->manifest_head, res->manifest_head_len, &id);
+    if (found <= 0)
+    {
+        err_set(err, WS_ECORRUPT, "the backup manifest of PostgreSQL %d has %s System-Identifier",
+                sys->server_version / 10000, found == 0 ? "no" : "an invalid");
+        err_detail(err, "PostgreSQL 17 and later write it in the manifest's first lines.");
+        return -1;
+    }
+    if (id != sys->system_identifier)
+    {
+        err_set(err, WS_EMISMATCH, "the backup manifest's System-Identifier %" PRIu64
+                " differs from the server's system identifier %" PRIu64, id,
+                sys->system_identifier);
+        return -1;
+    }
+    return 0;
+}
+
 int
 backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_info *out,
            struct ws_err *err)
@@ -463,6 +495,8 @@ backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_
     pg_disconnect(conn);
     conn = NULL;
 
+    if (check_manifest_sysid(&res, &sys, err) < 0)
+        goto out;
     out->start_lsn = res.start_lsn;
     out->stop_lsn = res.stop_lsn;
     out->start_timeline = res.start_tli;

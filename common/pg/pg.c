@@ -960,6 +960,50 @@ out:
 
 /* ---- BASE_BACKUP -------------------------------------------------------- */
 
+/*
+ * The manifest header PostgreSQL 17+ writes (src/backend/backup/
+ * backup_manifest.c, InitializeBackupManifest) is
+ *   { "PostgreSQL-Backup-Manifest-Version": 2,\n"System-Identifier": N,\n...
+ * so the key is searched for in the first bytes, not parsed as full JSON.
+ */
+int
+pg_manifest_system_identifier(const char *text, size_t len, uint64_t *out)
+{
+    static const char key[] = "\"System-Identifier\"";
+    const size_t klen = sizeof(key) - 1;
+    size_t      i;
+    uint64_t    v = 0;
+    size_t      digits = 0;
+
+    for (i = 0; i + klen <= len; i++)
+        if (memcmp(text + i, key, klen) == 0)
+            break;
+    if (i + klen > len)
+        return 0;
+    i += klen;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+        i++;
+    if (i >= len || text[i] != ':')
+        return -1;
+    i++;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+        i++;
+    for (; i < len && text[i] >= '0' && text[i] <= '9'; i++, digits++)
+    {
+        unsigned    d = (unsigned) (text[i] - '0');
+
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    /* the number must end inside what we have, at a JSON delimiter */
+    if (digits == 0 || i >= len || (text[i] != ',' && text[i] != '}' && text[i] != ' ' &&
+                                    text[i] != '\n' && text[i] != '\r' && text[i] != '\t'))
+        return -1;
+    *out = v;
+    return 1;
+}
+
 void
 pg_backup_result_free(struct pg_backup_result *r)
 {
@@ -1233,6 +1277,16 @@ handle_message(struct stream *s, const char *msg, size_t len, struct ws_err *err
             if (s->part == PART_NONE)
                 return err_set(err, WS_EIO, "data before the first archive in the base "
                                "backup stream");
+            if (s->part == PART_MANIFEST && s->res->manifest_head_len < PG_MANIFEST_HEAD)
+            {
+                /* the header, for the System-Identifier check of 17+ manifests */
+                size_t      n = PG_MANIFEST_HEAD - s->res->manifest_head_len;
+
+                if (n > len - 1)
+                    n = len - 1;
+                memcpy(s->res->manifest_head + s->res->manifest_head_len, msg + 1, n);
+                s->res->manifest_head_len += n;
+            }
             return filter_write(s->sink, msg + 1, len - 1, err);
         case 'p':
             {

@@ -170,6 +170,9 @@ struct pg_backup_options
                                      * has archived the last segment (no timeout) */
 };
 
+/* How much of the manifest's start pg_backup_result keeps (its header). */
+#define PG_MANIFEST_HEAD 256
+
 struct pg_backup_result
 {
     uint64_t    start_lsn;
@@ -178,6 +181,8 @@ struct pg_backup_result
     uint32_t    stop_tli;
     int         ntablespaces;   /* including base (oid 0) */
     struct pg_tablespace *tablespaces;     /* malloc'd, in the server's order */
+    char        manifest_head[PG_MANIFEST_HEAD];   /* the manifest's first bytes */
+    size_t      manifest_head_len;
 };
 
 /*
@@ -194,6 +199,16 @@ int         pg_base_backup(struct pg_conn *c, const struct pg_backup_options *o,
                            const struct pg_backup_callbacks *cb, struct pg_backup_result *res,
                            struct ws_err *err);
 void        pg_backup_result_free(struct pg_backup_result *r);      /* NULL is fine */
+
+/*
+ * The System-Identifier in the header of a backup manifest (PostgreSQL 17+
+ * writes manifest version 2, whose second key it is; 15 and 16 write
+ * version 1 without it).  text/len: the manifest's first bytes, e.g.
+ * res->manifest_head.  Returns 1 and *out, 0 when the header has no
+ * System-Identifier, -1 when the key is there but its value is not a
+ * number.  Pure: no err, no logging.
+ */
+int         pg_manifest_system_identifier(const char *text, size_t len, uint64_t *out);
 
 /* "16/B374D848" <-> 0x16B374D848.  Parse returns 0 or -1 (no err: pure). */
 int         pg_lsn_parse(const char *s, uint64_t *out);

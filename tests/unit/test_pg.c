@@ -384,6 +384,46 @@ Test(pg_lsn, lower_case_and_small_buffers)
     cr_assert_eq(buf[5], 'x');
 }
 
+/* ---- the System-Identifier of a 17+ manifest ---------------------------- */
+
+Test(pg_manifest, system_identifier)
+{
+    /* as PostgreSQL 18.6's backup_manifest begins */
+    const char  v2[] = "{ \"PostgreSQL-Backup-Manifest-Version\": 2,\n"
+        "\"System-Identifier\": 7715559956470206352,\n\"Files\": [\n";
+    const char  v1[] = "{ \"PostgreSQL-Backup-Manifest-Version\": 1,\n\"Files\": [\n";
+    const struct
+    {
+        const char *text;
+        int         want;
+        uint64_t    id;
+    }           cases[] = {
+        {v2, 1, UINT64_C(7715559956470206352)},
+        {v1, 0, 0},
+        {"", 0, 0},
+        {"{\"System-Identifier\":18446744073709551615}", 1, UINT64_MAX},
+        {"{\"System-Identifier\" : 42 ,", 1, 42},
+        {"{\"System-Identifier\": 18446744073709551616,", -1, 0},  /* overflows */
+        {"{\"System-Identifier\": \"42\",", -1, 0},
+        {"{\"System-Identifier\": 42x,", -1, 0},
+        {"{\"System-Identifier\" 42,", -1, 0},
+        {"{\"System-Identifier\": 4242", -1, 0},    /* cut off: the number may go on */
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    {
+        uint64_t    id = 0;
+        int         got = pg_manifest_system_identifier(cases[i].text, strlen(cases[i].text),
+                                                        &id);
+
+        cr_expect_eq(got, cases[i].want, "case %zu: %d", i, got);
+        if (cases[i].want == 1)
+            cr_expect_eq(id, cases[i].id, "case %zu", i);
+    }
+    /* only the bytes given count: the key cut in half is not there */
+    cr_expect_eq(pg_manifest_system_identifier(v2, 50, &(uint64_t) {0}), 0);
+}
+
 /* ---- connection errors without a server --------------------------------- */
 
 static void
