@@ -691,6 +691,30 @@ descriptor_create(struct repo *r, const struct cfg *cfg, const struct pg_control
     return 0;
 }
 
+/*
+ * A repository holds one database system of one major version.  pg_upgrade
+ * gives the new cluster a new system identifier (the new cluster is
+ * initdb'd; pg_upgrade carries the old one's catalogs and counters over,
+ * not its identifier), and WAL of one major cannot be replayed by
+ * another, so either difference ends the repository's use for this
+ * cluster.  A descriptor written without a major (pg_version = 0: the data
+ * directory had no PG_VERSION) only skips the major check.
+ */
+static void
+upgrade_hint(const struct repo *r, const struct pg_control *pgc, struct ws_err *err)
+{
+    err_hint(err, "The repository holds PostgreSQL %u and this cluster is PostgreSQL %u "
+             "(pg_upgrade?): archive and back it up into a new repository or a new "
+             "prefix, and keep this one for restores of the old cluster "
+             "(docs/postgresql-versions.md).", r->desc.pg_major, pgc->pg_major);
+}
+
+static bool
+majors_differ(const struct repo *r, const struct pg_control *pgc)
+{
+    return r->desc.pg_major != 0 && pgc->pg_major != 0 && r->desc.pg_major != pgc->pg_major;
+}
+
 int
 repo_check_cluster(const struct repo *r, const struct pg_control *pgc, struct ws_err *err)
 {
@@ -699,7 +723,19 @@ repo_check_cluster(const struct repo *r, const struct pg_control *pgc, struct ws
         err_set(err, WS_EMISMATCH,
                 "repository \"%s\" belongs to database system %" PRIu64 ", but this cluster's system identifier is %" PRIu64,
                 r->storage->location, r->desc.system_identifier, pgc->system_identifier);
-        err_hint(err, "Each cluster needs its own repository; check \"repo\" and the data directory.");
+        if (majors_differ(r, pgc))
+            upgrade_hint(r, pgc, err);
+        else
+            err_hint(err, "Each cluster needs its own repository; check \"repo\" and the data directory.");
+        return -1;
+    }
+    if (majors_differ(r, pgc))
+    {
+        err_set(err, WS_EMISMATCH,
+                "repository \"%s\" holds PostgreSQL %u, but this cluster is PostgreSQL %u",
+                r->storage->location, r->desc.pg_major, pgc->pg_major);
+        err_detail(err, "WAL and backups of one major version cannot be recovered by another.");
+        upgrade_hint(r, pgc, err);
         return -1;
     }
     if (pgc->wal_segment_size != r->desc.wal_segment_size)

@@ -71,7 +71,12 @@ int         repo_open(const struct cfg *cfg, const struct pg_control *bind, stru
                       struct ws_err *err);
 void        repo_close(struct repo *r);    /* NULL is fine; wipes the key */
 
-/* Check that pgc belongs to this repository (system identifier, segment size). */
+/*
+ * Check that pgc belongs to this repository: system identifier, major
+ * version (skipped when either side's pg_major is 0, unknown) and segment
+ * size.  WS_EMISMATCH otherwise; a different major (pg_upgrade) gets a hint
+ * naming both majors and the way on (a new repository or prefix).
+ */
 int         repo_check_cluster(const struct repo *r, const struct pg_control *pgc,
                                struct ws_err *err);
 

@@ -738,6 +738,58 @@ Test(repo, check_cluster)
     repo_close(r);
 }
 
+/* One repository, one major: a cluster of another major is refused, with
+ * the way on (new repository or prefix), whether pg_upgrade kept the
+ * system identifier or not. */
+Test(repo, check_cluster_major)
+{
+    struct repo *r = create_repo(CFG_ENCRYPT_NONE, NULL);
+    struct pg_control upgraded = make_pgc(SYSID, SEG_SIZE);
+    struct pg_control upgraded_new_id = make_pgc(SYSID + 1, SEG_SIZE);
+    struct pg_control unknown = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+
+    upgraded.pg_major = 18;
+    cr_assert_eq(repo_check_cluster(r, &upgraded, &err), -1);
+    cr_assert_eq(err.code, WS_EMISMATCH, "%s", err_code_name(err.code));
+    cr_assert(strstr(err.msg, "PostgreSQL 15") != NULL && strstr(err.msg, "PostgreSQL 18") != NULL,
+              "%s", err.msg);
+    cr_assert(strstr(err.msg, repo_dir) != NULL, "%s", err.msg);
+    cr_assert(strstr(err.hint, "new repository") != NULL && strstr(err.hint, "prefix") != NULL,
+              "hint: %s", err.hint);
+
+    /* pg_upgrade's new cluster has a new identifier: that error, with the upgrade hint */
+    upgraded_new_id.pg_major = 18;
+    err_clear(&err);
+    cr_assert_eq(repo_check_cluster(r, &upgraded_new_id, &err), -1);
+    cr_assert_eq(err.code, WS_EMISMATCH);
+    cr_assert(strstr(err.hint, "pg_upgrade") != NULL && strstr(err.hint, "18") != NULL,
+              "hint: %s", err.hint);
+
+    /* a cluster whose major is unknown (no PG_VERSION, pg_control_version 1300) */
+    unknown.pg_major = 0;
+    cr_assert_eq(repo_check_cluster(r, &unknown, &err), 0, "%s", err.msg);
+    repo_close(r);
+}
+
+/* A descriptor written without a major (pg_version = 0) keeps working for any. */
+Test(repo, descriptor_without_major_accepts_any)
+{
+    struct cfg  cfg;
+    struct pg_control pgc = make_pgc(SYSID, SEG_SIZE);
+    struct ws_err err = WS_ERR_INIT;
+    struct repo *r = NULL;
+
+    pgc.pg_major = 0;
+    make_cfg(&cfg, repo_dir, CFG_ENCRYPT_NONE, NULL);
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), 0, "%s", err.msg);
+    cr_assert_eq(repo_descriptor(r)->pg_major, 0u);
+    repo_close(r);
+    pgc.pg_major = 18;
+    cr_assert_eq(repo_open(&cfg, &pgc, &r, &err), 0, "%s", err.msg);
+    repo_close(r);
+}
+
 /* ---- encryption ---------------------------------------------------------------- */
 
 Test(repo, encrypted_create_and_reopen)
