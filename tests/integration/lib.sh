@@ -237,14 +237,16 @@ ws_setup() {
 pg_sockdir() { printf '%s/sock.%s' "$T" "$(basename "$1")"; }
 pg_logfile() { printf '%s/%s.log' "$T" "$(basename "$1")"; }
 
-# pg_init DIR [CONF_LINE...]: initdb; socket-only; extra lines appended.
+# pg_init DIR [CONF_LINE...]: initdb (plus $PG_INITDB_OPTS, split on blanks);
+# socket-only; extra lines appended.
 pg_init() {
     local dir=$1; shift
     local sock line
     sock=$(pg_sockdir "$dir")
     mkdir -p "$sock" && give_pg "$sock"
+    # shellcheck disable=SC2086
     as_pg "$PGBIN/initdb" -D "$dir" -U postgres --auth=trust --no-sync -E UTF8 --locale=C \
-        > "$T/initdb.$(basename "$dir").out" 2>&1 ||
+        ${PG_INITDB_OPTS:-} > "$T/initdb.$(basename "$dir").out" 2>&1 ||
         { cat "$T/initdb.$(basename "$dir").out"; fail "initdb $dir"; }
     {
         echo "# added by $WS_TEST_NAME"
