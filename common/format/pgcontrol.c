@@ -51,14 +51,16 @@
  *   1800  PostgreSQL 18 added bool default_char_signedness after
  *         data_checksum_version: the nonce moves to 257 and the CRC to 292.
  *         Measured on the 18.6 headers (/var/cache/walship/pg18/include).
- *   19xx  PostgreSQL 19 (development numbers 1900-1999): CheckPoint grew
- *         (logicalDecodingEnabled, a 64-bit nextMultiOffset, the checksum
- *         state) to 96 bytes, moving everything after it by 8, and
- *         slru_pages_per_segment went in after relseg_size, moving the WAL
- *         block and segment sizes by 4 more.  From the 19 development header
- *         only, never run against a 19 server; the CRC at the layout's own
- *         offset and the floatFormat constant (as ReadControlFile() checks)
- *         catch a 19 release whose layout differs, instead of misreading it.
+ *   19xx  PostgreSQL 19 (numbers 1900-1999): CheckPoint gained
+ *         logicalDecodingEnabled and dataChecksumState and is 96 bytes
+ *         (whether MultiXactOffset is 32 or 64 bits), moving everything after
+ *         it by 8, and slru_pages_per_segment went in after relseg_size,
+ *         moving the WAL block and segment sizes by 4 more.  From a 19
+ *         development header (pg_control_version 1903) compiled the same
+ *         way, never run against a 19 server.  The CRC at the layout's own
+ *         offset, the floatFormat constant (as ReadControlFile() checks) and
+ *         the plausibility of the sizes catch a 19 release whose layout
+ *         differs, instead of misreading it.
  */
 struct pgc_layout
 {
@@ -212,6 +214,17 @@ pgcontrol_parse(const unsigned char *buf, size_t len, const char *what,
     c.data_checksum_version = get_u32(buf, l->data_checksum_version);
     c.pg_major = 0;
 
+    /* powers of two in the ranges configure allows (--with-blocksize, --with-wal-blocksize) */
+    if (c.block_size < 1024 || c.block_size > 32768 || (c.block_size & (c.block_size - 1)) ||
+        c.wal_block_size < 1024 || c.wal_block_size > 65536 ||
+        (c.wal_block_size & (c.wal_block_size - 1)))
+    {
+        err_set(err, WS_EINPUT, "file \"%s\" does not have the expected layout of "
+                "pg_control_version %u (%s)", what, c.pg_control_version, l->releases);
+        err_detail(err, "Implausible block size %u or WAL block size %u.", c.block_size,
+                   c.wal_block_size);
+        goto out;
+    }
     if (!wal_seg_size_valid(c.wal_segment_size))
     {
         err_set(err, WS_EINPUT, "invalid WAL segment size %u in file \"%s\"",

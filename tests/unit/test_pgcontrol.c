@@ -230,6 +230,32 @@ Test(pgcontrol_parse, float_format_checked)
               "%s", err.msg);
 }
 
+/* Block sizes that no configure allows mean a layout walship does not know. */
+Test(pgcontrol_parse, implausible_block_sizes)
+{
+    const struct
+    {
+        uint32_t    blcksz, xlog_blcksz;
+    }           cases[] = {{0, 8192}, {512, 8192}, {65536, 8192}, {8193, 8192}, {8192, 0},
+                           {8192, 131072}, {8192, 12288}};
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    {
+        unsigned char buf[PG_CONTROL_FILE_SIZE];
+        const struct layout *l = layout_of(1900);
+        struct pg_control c;
+        struct ws_err err = WS_ERR_INIT;
+
+        make_control(buf, 1900, 16u << 20);
+        put32(buf, l->blcksz, cases[i].blcksz);
+        put32(buf, l->xlog_blcksz, cases[i].xlog_blcksz);
+        fix_crc_at(buf, l->crc);
+        cr_expect_eq(pgcontrol_parse(buf, sizeof(buf), "f", &c, &err), -1, "case %zu", i);
+        cr_expect_eq(err.code, WS_EINPUT, "case %zu: %s", i, err.msg);
+        cr_expect(strstr(err.msg, "layout") != NULL, "case %zu: %s", i, err.msg);
+    }
+}
+
 /* A 19 file with a bad CRC says the 19 layout is from development headers. */
 Test(pgcontrol_parse, pg19_crc_hint)
 {
