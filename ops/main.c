@@ -28,6 +28,7 @@ static const struct ops_subcommand *const subcommands[] = {
     &ops_cmd_check,
     &ops_cmd_thaw,
     &ops_cmd_tier,
+    &ops_cmd_drill,
 };
 
 #define NSUB ((int) (sizeof(subcommands) / sizeof(subcommands[0])))

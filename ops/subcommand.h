@@ -38,5 +38,6 @@ extern const struct ops_subcommand ops_cmd_verify;
 extern const struct ops_subcommand ops_cmd_check;
 extern const struct ops_subcommand ops_cmd_thaw;
 extern const struct ops_subcommand ops_cmd_tier;
+extern const struct ops_subcommand ops_cmd_drill;
 
 #endif

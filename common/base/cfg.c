@@ -172,6 +172,23 @@ static const struct cfg_option cfg_option_table[] = {
     {"alert_archive_lag", "off",
         "walship check: archive lag allowed, in segments (16) or as a duration (30min)",
         false, LAG(alert_archive_lag)},
+    {"drill_pg_bindir", "",
+        "walship drill: PostgreSQL's bin directory (default: found from the backup's version)",
+        false, STRING(drill_pg_bindir)},
+    {"drill_tmpdir", "",
+        "walship drill: where its private directory is made (default: $TMPDIR, else /var/tmp)",
+        false, STRING(drill_tmpdir)},
+    {"drill_timeout", "1h",
+        "walship drill: longest wait for the server to start and finish recovery (s, min, h, d)",
+        false, DURATION(drill_timeout, 1, 30LL * 86400)},
+    {"drill_checks_file", "",
+        "walship drill: file of sanity checks, one 'NAME | EXPECTATION | SQL' a line", false,
+        STRING(drill_checks_file), .alias = "checks-file"},
+    {"drill_dbname", "postgres", "walship drill: the database the checks and --sql run in",
+        false, STRING(drill_dbname)},
+    {"drill_user", "",
+        "walship drill: the role the checks and --sql run as (default: the OS user, else postgres)",
+        false, STRING(drill_user)},
 };
 
 #define OPT_COUNT ((int) (sizeof(cfg_option_table) / sizeof(cfg_option_table[0])))

@@ -113,6 +113,12 @@ struct cfg
     uint64_t    alert_backup_age;               /* walship check: seconds, 0 = off */
     int         alert_backup_size_change;       /* walship check: percent, 0 = off */
     struct cfg_lag alert_archive_lag;           /* walship check: both 0 = off */
+    char        drill_pg_bindir[CFG_MAX_VALUE]; /* walship drill: "" = discover */
+    char        drill_tmpdir[CFG_MAX_VALUE];    /* "" = $TMPDIR, else /var/tmp */
+    uint64_t    drill_timeout;                  /* seconds for start + recovery */
+    char        drill_checks_file[CFG_MAX_VALUE];   /* "" = none */
+    char        drill_dbname[256];              /* database of checks and --sql */
+    char        drill_user[256];                /* "" = the OS user, else postgres */
 
     /* bookkeeping */
     char        config_file[CFG_MAX_VALUE];     /* file actually read, "" if none */

@@ -165,6 +165,8 @@ err_code_name(enum ws_code code)
         case WS_EBACKUP_SIZE: return "backup size changed";
         case WS_EARCHIVE_LAG: return "archive lag";
         case WS_EARCHIVING: return "archiving failing";
+        case WS_ESERVER: return "server failed";
+        case WS_ECHECK: return "drill check failed";
     }
     return "unknown";
 }

@@ -35,7 +35,10 @@ enum ws_code
     WS_EBACKUP_AGE,         /* no complete backup newer than alert_backup_age */
     WS_EBACKUP_SIZE,        /* newest backup's size changed by more than alert_backup_size_change */
     WS_EARCHIVE_LAG,        /* archiving lags by more than alert_archive_lag */
-    WS_EARCHIVING           /* archiving fails: archive_command failing or segment never arrived */
+    WS_EARCHIVING,          /* archiving fails: archive_command failing or segment never arrived */
+    /* walship drill (docs/walship.md) */
+    WS_ESERVER,             /* the recovered server would not start, died, or refused us */
+    WS_ECHECK               /* a drill sanity check failed or errored */
 };
 
 struct ws_err

@@ -11,6 +11,7 @@
 #include "pgconf_quote.h"
 #include "pg.h"
 #include "repo.h"
+#include "sigstop.h"
 #include "tar.h"
 
 #include <ctype.h>
@@ -282,6 +283,9 @@ meter(void *arg, uint64_t len, struct ws_err *err)
     pthread_mutex_unlock(&s->lock);
     if (failed)
         return err_set(err, WS_EINTERNAL, "cancelled");
+    /* a stop signal taken by sigstop.h (walship drill): stop, and remove what was made */
+    if (sigstop_caught() != 0)
+        return err_set(err, WS_EINTERRUPTED, "interrupted by signal %d", sigstop_caught());
     if (s->o->progress)
         s->o->progress(s->o->arg, done, total);
     return 0;
@@ -468,7 +472,8 @@ build_restore_command(const struct cfg *cfg, const struct recover_options *o, ch
         if (cfg->source[i] != CFG_SRC_ENV && cfg->source[i] != CFG_SRC_ARGV)
             continue;
         if (strcmp(opts[i].name, "pgdata") == 0 || strcmp(opts[i].name, "pg_conninfo") == 0 ||
-            strncmp(opts[i].name, "backup_", 7) == 0 || strncmp(opts[i].name, "recover_", 8) == 0)
+            strncmp(opts[i].name, "backup_", 7) == 0 || strncmp(opts[i].name, "recover_", 8) == 0 ||
+            strncmp(opts[i].name, "drill_", 6) == 0)
             continue;
         if (opts[i].secret)
         {

@@ -169,6 +169,8 @@ static const struct pin
     {WS_PROG_ARCHIVE, WS_EBACKUP_SIZE, "other failure"},
     {WS_PROG_ARCHIVE, WS_EARCHIVE_LAG, "other failure"},
     {WS_PROG_ARCHIVE, WS_EARCHIVING, "other failure"},
+    {WS_PROG_ARCHIVE, WS_ESERVER, "other failure"},
+    {WS_PROG_ARCHIVE, WS_ECHECK, "other failure"},
 
     {WS_PROG_RESTORE, WS_OK, "restored: verified"},
     {WS_PROG_RESTORE, WS_ENOTFOUND, "not in the archive"},
@@ -191,6 +193,8 @@ static const struct pin
     {WS_PROG_RESTORE, WS_EBACKUP_SIZE, "I/O error"},
     {WS_PROG_RESTORE, WS_EARCHIVE_LAG, "I/O error"},
     {WS_PROG_RESTORE, WS_EARCHIVING, "I/O error"},
+    {WS_PROG_RESTORE, WS_ESERVER, "I/O error"},
+    {WS_PROG_RESTORE, WS_ECHECK, "I/O error"},
 
     {WS_PROG_TOOL, WS_OK, "success"},
     {WS_PROG_TOOL, WS_ENOTFOUND, "not found"},
@@ -213,6 +217,8 @@ static const struct pin
     {WS_PROG_TOOL, WS_EBACKUP_SIZE, "backup size changed"},
     {WS_PROG_TOOL, WS_EARCHIVE_LAG, "archive lag"},
     {WS_PROG_TOOL, WS_EARCHIVING, "archiving failing"},
+    {WS_PROG_TOOL, WS_ESERVER, "server failed"},
+    {WS_PROG_TOOL, WS_ECHECK, "drill check failed"},
 };
 
 static const enum ws_program documented[] = {WS_PROG_ARCHIVE, WS_PROG_RESTORE, WS_PROG_TOOL};
