@@ -176,7 +176,8 @@ ops_drill_server_start(struct ops_drill_server *s, struct ws_err *err)
     SET("ssl=off");
     SET("logging_collector=off");
     SET("log_destination=stderr");
-    SET("external_pid_file=");
+    /* "" would not do: PostgreSQL then tries to write a file named "" */
+    SET("external_pid_file=%s/postmaster.external.pid", s->sockdir);
     SET("archive_cleanup_command=");
     SET("recovery_end_command=");
     SET("primary_conninfo=");

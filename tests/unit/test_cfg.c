@@ -143,16 +143,18 @@ Test(cfg, option_table)
         "s3_session_token", "s3_ca_file", "s3_verify_tls", "s3_storage_class", "s3_sse",
         "s3_sse_kms_key_id", "s3_part_size", "s3_connect_timeout", "s3_timeout", "s3_max_retries",
         "pg_conninfo", "backup_wal_timeout", "backup_part_size", "recover_jobs",
-        "alert_backup_age", "alert_backup_size_change", "alert_archive_lag"
+        "alert_backup_age", "alert_backup_size_change", "alert_archive_lag",
+        "drill_pg_bindir", "drill_tmpdir", "drill_timeout", "drill_checks_file", "drill_dbname",
+        "drill_user"
     };
     static const char *defs[] = {"", "zstd", "", "0", "none", "", "", "info", ".", "3", "200",
                                  "/dev/shm", "", "", "auto", "", "", "", "", "on", "", "", "",
                                  "16MB", "10", "60", "5", "", "300", "1GB", "4", "25h", "20%",
-                                 "off"};
+                                 "off", "", "", "1h", "", "postgres", ""};
     int         n = 0;
     const struct cfg_option *o = cfg_options(&n);
 
-    cr_assert_eq(n, 34);
+    cr_assert_eq(n, 40);
     cr_assert_leq(n, CFG_MAX_KEYS);
     for (int i = 0; i < n; i++)
     {
@@ -1166,7 +1168,7 @@ Test(cfg, print_masks_passphrase)
 
         for (const char *p = out; *p != '\0'; p++)
             lines += *p == '\n';
-        cr_assert_eq(lines, 34);
+        cr_assert_eq(lines, 40);
     }
     free(out);
 }
