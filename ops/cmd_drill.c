@@ -99,50 +99,35 @@ run_drill(const struct cfg *cfg, void *args, struct ws_err *err)
     struct ops_drill_result *res = calloc(1, sizeof(*res));
     char       *text = NULL;
     size_t      len = 0;
-    int         rc;
+    int         rc = -1;
 
     if (res == NULL)
-    {
         err_set(err, WS_EINTERNAL, "out of memory");
-        return cli_fail(WS_PROG_TOOL, err);
-    }
-    if (a->sql != NULL && a->sql_file != NULL)
-    {
-        free(res);
+    else if (a->sql != NULL && a->sql_file != NULL)
         err_set(err, WS_ECONFIG, "--sql and --sql-file cannot be given together");
-        return cli_fail(WS_PROG_TOOL, err);
-    }
-    if (a->sql_file != NULL)
-    {
-        if (smallfile_read(a->sql_file, "SQL file", OPS_DRILL_SQL_MAX, WS_EINPUT, NULL, &text,
-                           &len, err) != 0)
-        {
-            free(res);
-            err->code = err->sys_errno == ENOENT ? WS_ENOTFOUND : WS_EINPUT;
-            return cli_fail(WS_PROG_TOOL, err);
-        }
-        o.sql = text;
-    }
-    if ((a->sql != NULL || a->sql_file != NULL) && a->checks.n > 0)
-    {
-        free(res);
-        free(text);
+    else if ((a->sql != NULL || a->sql_file != NULL) && a->checks.n > 0)
         err_set(err, WS_ECONFIG, "--check has no effect with --sql or --sql-file");
-        return cli_fail(WS_PROG_TOOL, err);
+    else if (a->sql_file != NULL &&
+             smallfile_read(a->sql_file, "SQL file", OPS_DRILL_SQL_MAX, WS_EINPUT, NULL, &text,
+                            &len, err) != 0)
+        err->code = err->sys_errno == ENOENT ? WS_ENOTFOUND : WS_EINPUT;
+    else
+    {
+        if (text != NULL)
+            o.sql = text;
+        /* a reader that went away is an error to report, not a signal that kills the cleanup */
+        signal(SIGPIPE, SIG_IGN);
+        ops_drill_control_init(&control);
+        if (sigstop_begin(on_stop, &control))
+            o.control = &control;
+        rc = ops_drill_run(cfg, &o, o.sql != NULL ? stderr : stdout, res, err);
     }
-    /* a reader that went away is an error to report, not a signal that kills the cleanup */
-    signal(SIGPIPE, SIG_IGN);
-    ops_drill_control_init(&control);
-    if (sigstop_begin(on_stop, &control))
-        o.control = &control;
-    if (ops_drill_run(cfg, &o, o.sql != NULL ? stderr : stdout, res, err) < 0)
+    if (rc < 0)
     {
         rc = cli_fail(WS_PROG_TOOL, err);
         if (err->code == WS_EINTERRUPTED && sigstop_caught() > 0)
             rc = exitcode_signal(sigstop_caught());
     }
-    else
-        rc = 0;
     free(text);
     free(res);
     return rc;

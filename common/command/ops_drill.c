@@ -623,14 +623,6 @@ cleanup(struct run *r, struct ws_err *err)
     return rc;
 }
 
-static enum ops_drill_step
-fail_step(struct run *r, enum ops_drill_step step, const struct ws_err *err)
-{
-    (void) err;
-    r->res->failed_step = step;
-    return step;
-}
-
 int
 ops_drill_run(const struct cfg *cfg, const struct ops_drill_options *o, FILE *report,
               struct ops_drill_result *res, struct ws_err *err)
@@ -748,7 +740,7 @@ ops_drill_run(const struct cfg *cfg, const struct ops_drill_options *o, FILE *re
 out:
     if (rc < 0)
     {
-        fail_step(&r, step, err);
+        res->failed_step = step;
         res->err = *err;
     }
     {
@@ -759,7 +751,7 @@ out:
             log_err(&ce);
             if (rc == 0)
             {
-                fail_step(&r, OPS_DRILL_STEP_CLEANUP, &ce);
+                res->failed_step = OPS_DRILL_STEP_CLEANUP;
                 *err = ce;
                 res->err = ce;
                 rc = -1;
@@ -799,14 +791,12 @@ void
 ops_drill_print_text(const struct ops_drill_options *o, const struct ops_drill_result *res,
                      FILE *out)
 {
-    char        sz[32];
     bool        ok = res->failed_step == OPS_DRILL_STEP_NONE;
     const char *replay = res->failed_step == OPS_DRILL_STEP_START ? "FAIL" :
         verdict(res, OPS_DRILL_STEP_REPLAY);
 
     fprintf(out, "%-8s %s\n", "backup", res->backup_id[0] ? res->backup_id : "-");
     fprintf(out, "%-8s %s\n", "target", res->target);
-    num_format_size(res->bytes, sz, sizeof(sz));
     fprintf(out, "%-8s %-4s %7.1f s  %" PRIu64 " files, %" PRIu64 " bytes\n", "restore",
             verdict(res, OPS_DRILL_STEP_FETCH), res->restore_s, res->files, res->bytes);
     if (res->replay_lsn[0])
