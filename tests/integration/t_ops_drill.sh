@@ -5,8 +5,9 @@
 # the same port; a check that fails and one that errors (21, last success
 # carried over); selective recovery of one tenant's deleted rows with COPY
 # and with a plain SELECT (exact CSV), and their re-import with \copy; a
-# wrong drill_pg_bindir (2); a damaged backup part (4); SIGTERM during
-# replay (143, server stopped, directory removed).
+# wrong drill_pg_bindir (2); a WAL file missing (20, the server's log);
+# a damaged backup part (4); SIGTERM and SIGINT during replay (143, 130,
+# server stopped, directory removed).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/backuplib.sh"
 
@@ -113,6 +114,8 @@ Q_COPY="COPY (SELECT * FROM tx WHERE tenant = 'pilot-acme-corp' ORDER BY id) TO 
 check "[ \"\$(grep -c '' '$T/expected.csv')\" -gt 1000 ]" "the tenant has $(grep -c '' "$T/expected.csv") CSV lines before the accident"
 sleep 1
 sql "$SRC" "select now()"; TARGET=$Q
+sql "$SRC" "select pg_create_restore_point('before-the-accident')"
+sql "$SRC" "select count(*) from tx where tenant = 'pilot-acme-corp'"; ACME_N=$Q
 sleep 1
 sql "$SRC" "delete from tx where tenant = 'pilot-acme-corp'"
 sql "$SRC" "insert into tx values (7000, 'pilot-acme-corp', 'after the accident', 7)"
@@ -138,6 +141,12 @@ check "[ \"\$(stat -c %a '$T/out.csv')\" = 600 ] && [ -z \"\$(ls '$T' | grep wal
 drill --target-time="$TARGET" --sql-file="$T/q.sql" --output="$T/out.csv"
 check_rc 10 "an existing --output file is refused (10)"
 check "err_has 'already exists' && cmp -s '$T/expected.csv' '$T/out.csv'" "and left as it was"
+drill --target-name=before-the-accident --json \
+    --sql "SELECT count(*) AS acme FROM tx WHERE tenant = 'pilot-acme-corp'; SELECT 'x,y' AS two"
+check_rc 0 "drill --target-name with two SELECTs"
+check "[ \"\$(cat '$T/run.out')\" = \"\$(printf 'acme\n%s\ntwo\n\"x,y\"' $ACME_N)\" ]" \
+    "each SELECT's CSV with its header, at the restore point ($(tr '\n' ' ' < "$T/run.out"))"
+check "grep -q '\"mode\": \"query\"' '$T/run.err' && grep -q '\"rows\": 2' '$T/run.err'" "--json goes to stderr with --sql"
 drill --target-time="$TARGET" --sql "SELECT * FROM no_such_table"
 check_rc 10 "a query that errors exits 10 (bad input)"
 check "err_has 'no_such_table' && [ ! -s '$T/run.out' ]" "with the server's error, nothing on stdout"
@@ -161,30 +170,33 @@ check_rc 2 "drill_pg_bindir without postgres exits 2"
 check "err_has 'drill_pg_bindir' && err_has 'no runnable postgres'" "the error names the key"
 clean_after "wrong bindir"
 
-info "SIGTERM during replay"
+info "SIGTERM and SIGINT during replay"
 # walship-restore beside walship is a slow wrapper: replay takes seconds
 SLOW=$T/slowbin
 mkdir "$SLOW"
 cp "$WS_OPS" "$SLOW/walship"
 printf '#!/bin/sh\nsleep 2\nexec %s "$@"\n' "$WS_RESTORE" > "$SLOW/walship-restore"
 chmod 755 "$SLOW" "$SLOW"/*
-as_pg sh -c 'echo $$ > "$3"; exec "$1/walship" drill --config="$2"' sh "$SLOW" "$WS_CONF" "$T/drill.pid" \
-    > "$T/sig.out" 2> "$T/sig.err" &
-bgpid=$!
-for i in $(seq 300); do
-    grep -q 'started postgres' "$T/sig.err" 2>/dev/null && break
-    sleep 0.1
+for sig in TERM INT; do
+    as_pg sh -c 'echo $$ > "$3"; exec "$1/walship" drill --config="$2"' sh "$SLOW" "$WS_CONF" "$T/drill.pid" \
+        > "$T/sig.out" 2> "$T/sig.err" &
+    bgpid=$!
+    for i in $(seq 300); do
+        grep -q 'started postgres' "$T/sig.err" 2>/dev/null && break
+        sleep 0.1
+    done
+    check "grep -q 'started postgres' '$T/sig.err'" "SIG$sig: the drill started its server"
+    sleep 1
+    check "ps -eo args | grep -q '^postgres: walship-drill'" "SIG$sig: the drill server is replaying"
+    kill -s "$sig" "$(cat "$T/drill.pid")"
+    wait "$bgpid"; rc=$?
+    case $sig in TERM) want=143 ;; INT) want=130 ;; esac
+    check "[ $rc -eq $want ]" "SIG$sig: exit $want (got $rc)"
+    check "grep -q 'received signal' '$T/sig.err' && grep -q 'stopped the recovered server' '$T/sig.err'" \
+        "SIG$sig: says so and stopped the server"
+    clean_after "SIG$sig"
+    check "[ \"\$(state result)\" = failure ] && [ \"\$(state step)\" = replay ]" "SIG$sig: state/drill: failure at step replay"
 done
-check "grep -q 'started postgres' '$T/sig.err'" "the drill started its server"
-sleep 1
-check "ps -eo args | grep -q '^postgres: walship-drill'" "the drill server is replaying"
-kill -TERM "$(cat "$T/drill.pid")"
-wait "$bgpid"; rc=$?
-check "[ $rc -eq 143 ]" "SIGTERM: exit 143 (got $rc)"
-check "grep -q 'received signal 15' '$T/sig.err' && grep -q 'stopped the recovered server' '$T/sig.err'" \
-    "SIGTERM: says so and stopped the server"
-clean_after "SIGTERM"
-check "[ \"\$(state result)\" = failure ] && [ \"\$(state step)\" = replay ]" "state/drill: failure at step replay"
 
 info "a WAL file the backup needs is missing (copy of the repository)"
 REPO2=$T/repo2
