@@ -80,8 +80,8 @@ check "[ \"\$(state time)\" -ge $t0 ] && [ \"\$(state last_success_time)\" = \"\
 check "grep -Eq '^duration_seconds = [0-9]+\\.[0-9]+\$' '$BK_REPO/state/drill'" "state/drill: duration_seconds is a decimal"
 clean_after "good drill"
 check "[ \"\$(head -n 1 '$SRC/postmaster.pid')\" = '$SRC_PID' ]" "the source server kept running (PID $SRC_PID)"
-drill --json
-check_rc 0 "walship drill --json"
+drill --json --backup "$BK_ID"
+check_rc 0 "walship drill --json --backup $BK_ID"
 check "[ \"\$(json 'j[\"schema_version\"], j[\"result\"], j[\"exit_status\"], j[\"promoted\"], j[\"state_written\"]')\" = '1 success 0 True True' ]" \
     "--json: schema_version 1, success, exit_status 0, promoted, state written"
 check "[ \"\$(json 'len(j[\"checks\"]), j[\"checks\"][0][\"name\"], j[\"checks\"][0][\"status\"]')\" = '1 server answers OK' ]" \
