@@ -26,9 +26,12 @@ static const struct ops_subcommand *const subcommands[] = {
     &ops_cmd_list,
     &ops_cmd_verify,
     &ops_cmd_check,
-    &ops_cmd_thaw,
-    &ops_cmd_tier,
     &ops_cmd_drill,
+    &ops_cmd_dump,
+    &ops_cmd_put,
+    &ops_cmd_get,
+    &ops_cmd_tier,
+    &ops_cmd_thaw,
 };
 
 #define NSUB ((int) (sizeof(subcommands) / sizeof(subcommands[0])))
@@ -156,7 +159,15 @@ main(int argc, char **argv)
     rest[n] = NULL;
     if (sub->init != NULL)
         sub->init(a);
-    if (cli_begin(&sub->spec, n, rest, &cfg, a, NULL, &err, &rc))
+    for (int i = 1; sub->tail != NULL && i < n; i++)
+        if (strcmp(rest[i], "--") == 0)
+        {
+            sub->tail(a, n - i - 1, rest + i + 1);
+            rest[n = i] = NULL;
+        }
+    if (cli_begin(&sub->spec, n, rest, &cfg, a,
+                  sub->spec.npos > 0 ? (const char **) ((char *) a + sub->pos_offset) : NULL,
+                  &err, &rc))
         rc = sub->run(&cfg, a, &err);
     if (sub->done != NULL)
         sub->done(a);

@@ -27,6 +27,9 @@ struct ops_subcommand
     /* Run with the parsed configuration and arguments: the exit status. */
     int         (*run) (const struct cfg *cfg, void *args, struct ws_err *err);
     void        (*done) (void *args);   /* releases what parsing kept, or NULL */
+    size_t      pos_offset;         /* spec.npos > 0: its `const char *[npos]` in args */
+    /* Takes what follows "--" on its command line (a NULL-terminated argv), or NULL. */
+    void        (*tail) (void *args, int argc, char **argv);
 };
 
 /* -j/--jobs N, 1..256; dest: int. */
@@ -39,5 +42,8 @@ extern const struct ops_subcommand ops_cmd_check;
 extern const struct ops_subcommand ops_cmd_thaw;
 extern const struct ops_subcommand ops_cmd_tier;
 extern const struct ops_subcommand ops_cmd_drill;
+extern const struct ops_subcommand ops_cmd_put;
+extern const struct ops_subcommand ops_cmd_get;
+extern const struct ops_subcommand ops_cmd_dump;
 
 #endif

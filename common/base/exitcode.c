@@ -85,7 +85,8 @@ static const struct exit_row
     {WS_PROG_TOOL, ROW_CODE, WS_EARCHIVE_LAG, 14, "archive lag"},
     {WS_PROG_TOOL, ROW_CODE, WS_EARCHIVING, 15, "archiving failing"},
     {WS_PROG_TOOL, ROW_CODE, WS_EARCHIVED, 16, "in an archive storage class"},
-    /* walship drill; 16..19 left for the other subcommands */
+    {WS_PROG_TOOL, ROW_CODE, WS_EEXISTS, 17, "already exists"},
+    /* walship drill; 18..19 left for the other subcommands */
     {WS_PROG_TOOL, ROW_CODE, WS_ESERVER, 20, "server failed"},
     {WS_PROG_TOOL, ROW_CODE, WS_ECHECK, 21, "drill check failed"},
 };

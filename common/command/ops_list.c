@@ -77,6 +77,8 @@ ops_view_load(struct repo *repo, struct ops_view *v, struct ws_err *err)
         return err_set(err, WS_EINTERNAL, "out of memory");
     if (catalog_backups(repo, &v->backups, &v->nbackups, err) < 0)
         return -1;
+    if (catalog_dumps(repo, &v->dumps, &v->ndumps, err) < 0)
+        return -1;
     return catalog_wal(repo, on_wal, &l, NULL, err);
 }
 
@@ -84,6 +86,7 @@ void
 ops_view_free(struct ops_view *v)
 {
     catalog_backups_free(v->backups, v->nbackups);
+    catalog_dumps_free(v->dumps);
     for (size_t i = 0; i < v->nfiles; i++)
         free(v->files[i].key);
     free(v->files);
@@ -294,6 +297,61 @@ next_timeline(const struct ops_view *v, size_t i)
     return i;
 }
 
+/*
+ * The logical dumps with a descriptor (ops_dump.h): text after the
+ * windows, JSON the "dumps" array after "windows".
+ */
+static void
+print_dumps(const struct ops_view *v, bool json, FILE *out)
+{
+    int         n = 0;
+
+    if (json)
+        fprintf(out, ",\n  \"dumps\": [");
+    else
+        fprintf(out, "\nDUMPS\n  %-32s %-29s %14s %14s %-8s %s\n", "NAME", "START_TIME", "SIZE",
+                "STORED", "FORMAT", "DATABASE");
+    for (int i = 0; i < v->ndumps; i++)
+    {
+        const struct dump_info *d = &v->dumps[i].info;
+        char        t[64], e[64];
+
+        if (!v->dumps[i].complete)
+            continue;
+        backup_time_format(d->start_time_us, t, sizeof(t));
+        backup_time_format(d->end_time_us, e, sizeof(e));
+        if (json)
+        {
+            fprintf(out, "%s\n    {\"name\": ", n ? "," : "");
+            ops_json_string(out, d->name);
+            fprintf(out, ", \"start_time\": ");
+            ops_json_string(out, t);
+            fprintf(out, ", \"end_time\": ");
+            ops_json_string(out, e);
+            fprintf(out, ", \"size\": %" PRIu64 ", \"stored\": %" PRIu64 ", \"sha256\": \"%s\""
+                    ", \"pg_dump_format\": \"%s\", \"database\": ", d->size, d->stored,
+                    d->sha256, d->pg_dump_format);
+            ops_json_string(out, d->database);
+            fprintf(out, ", \"system_identifier\": ");
+            if (d->system_identifier != 0)
+                fprintf(out, "\"%" PRIu64 "\"}", d->system_identifier);
+            else
+                fprintf(out, "null}");
+        }
+        else
+        {
+            t[10] = 'T';
+            fprintf(out, "  %-32s %-29s %14" PRIu64 " %14" PRIu64 " %-8s %s\n", d->name, t,
+                    d->size, d->stored, d->pg_dump_format, d->database[0] ? d->database : "-");
+        }
+        n++;
+    }
+    if (json)
+        fprintf(out, "%s]", n ? "\n  " : "");
+    else if (n == 0)
+        fprintf(out, "  (none)\n");
+}
+
 static void
 print_json(const struct ops_view *v, FILE *out)
 {
@@ -387,7 +445,9 @@ print_json(const struct ops_view *v, FILE *out)
         fprintf(out, ", \"end_wal\": \"%s\"}", e);
         nw++;
     }
-    fprintf(out, "%s]\n}\n", nw ? "\n  " : "");
+    fprintf(out, "%s]", nw ? "\n  " : "");
+    print_dumps(v, true, out);
+    fprintf(out, "\n}\n");
 }
 
 static void
@@ -453,6 +513,7 @@ print_text(const struct ops_view *v, FILE *out)
 
     fputc('\n', out);
     ops_list_print_windows(v, out);
+    print_dumps(v, false, out);
 }
 
 int

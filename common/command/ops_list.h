@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "backup_info.h"
+#include "catalog.h"
 #include "cfg.h"
 #include "err.h"
 #include "repo.h"
@@ -56,6 +57,8 @@ struct ops_view
     size_t      nranges;
     struct ops_wal_file *files;     /* in catalog order */
     size_t      nfiles;
+    struct catalog_dump *dumps;     /* logical dumps, oldest first (catalog_dumps) */
+    int         ndumps;
 };
 
 struct ops_window

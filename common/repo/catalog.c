@@ -151,6 +151,124 @@ catalog_backups_free(struct backup_info *list, int n)
     free(list);
 }
 
+/* ---- logical dumps ------------------------------------------------------ */
+
+struct dump_names
+{
+    struct catalog_dump *list;
+    int         n;
+    int         cap;
+};
+
+static int
+dump_key_cb(const char *key, const struct repo_stat *st, void *arg, struct ws_err *err)
+{
+    struct dump_names *c = arg;
+    const char *rest = key + strlen(DUMP_PREFIX);
+    const char *slash = strchr(rest, '/');
+    char        name[DUMP_NAME_MAX + 1];
+    bool        data, info;
+    int         i;
+
+    if (slash == NULL || slash == rest || (size_t) (slash - rest) > DUMP_NAME_MAX)
+        return 0;               /* not ours */
+    data = strcmp(slash + 1, DUMP_DATA_NAME) == 0;
+    info = strcmp(slash + 1, DUMP_INFO_NAME) == 0;
+    if (!data && !info)
+        return 0;
+    memcpy(name, rest, (size_t) (slash - rest));
+    name[slash - rest] = '\0';
+    if (dump_name_check(name, NULL) < 0)
+        return 0;
+    for (i = c->n - 1; i >= 0; i--)     /* keys of a dump come in a row */
+        if (strcmp(c->list[i].info.name, name) == 0)
+            break;
+    if (i < 0)
+    {
+        if (c->n == c->cap)
+        {
+            int         cap = c->cap ? 2 * c->cap : 16;
+            struct catalog_dump *p = realloc(c->list, sizeof(*p) * (size_t) cap);
+
+            if (p == NULL)
+                return err_set(err, WS_EINTERNAL, "out of memory");
+            c->list = p;
+            c->cap = cap;
+        }
+        i = c->n++;
+        memset(&c->list[i], 0, sizeof(c->list[i]));
+        strcpy(c->list[i].info.name, name);
+    }
+    if (data)
+    {
+        c->list[i].has_data = true;
+        c->list[i].data_stored = st->size;
+    }
+    else
+        c->list[i].complete = true;     /* for now: the descriptor exists */
+    return 0;
+}
+
+static int
+cmp_dump(const void *a, const void *b)
+{
+    const struct catalog_dump *x = a, *y = b;
+
+    if (x->complete != y->complete)
+        return x->complete ? -1 : 1;
+    if (x->complete && x->info.start_time_us != y->info.start_time_us)
+        return x->info.start_time_us < y->info.start_time_us ? -1 : 1;
+    return strcmp(x->info.name, y->info.name);
+}
+
+int
+catalog_dumps(struct repo *repo, struct catalog_dump **out, int *n, struct ws_err *err)
+{
+    struct dump_names c = {NULL, 0, 0};
+    int         rc = -1;
+
+    *out = NULL;
+    *n = 0;
+    if (repo_list(repo, DUMP_PREFIX, dump_key_cb, &c, err) < 0)
+        goto out;
+    for (int i = 0; i < c.n; i++)
+    {
+        struct catalog_dump *d = &c.list[i];
+        char        name[DUMP_NAME_MAX + 1];
+
+        if (!d->complete)
+            continue;
+        strcpy(name, d->info.name);
+        if (dump_info_load(repo, name, &d->info, err) < 0)
+        {
+            /* one damaged descriptor must not hide the other dumps */
+            if (err->code != WS_ECORRUPT)
+                goto out;
+            log_warning("dump \"%s\" is unusable: %s", name, err->msg);
+            err_clear(err);
+            memset(&d->info, 0, sizeof(d->info));
+            strcpy(d->info.name, name);
+            d->complete = false;
+            d->unreadable = true;
+        }
+    }
+    if (c.n > 1)
+        qsort(c.list, (size_t) c.n, sizeof(*c.list), cmp_dump);
+    *out = c.list;
+    *n = c.n;
+    c.list = NULL;
+    rc = 0;
+out:
+    free(c.list);
+    return rc;
+}
+
+void
+catalog_dumps_free(struct catalog_dump *list)
+{
+    free(list);
+}
+
 /* ---- archived WAL: the accumulator -------------------------------------- */
 
 #define CHUNK_MAX 4096          /* a log directory of 1 MiB segments */

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "backup_info.h"
+#include "dump_info.h"
 #include "err.h"
 #include "repo.h"
 #include "wal.h"
@@ -44,6 +45,32 @@
 int         catalog_backups(struct repo *repo, struct backup_info **out, int *n,
                             struct ws_err *err);
 void        catalog_backups_free(struct backup_info *list, int n);
+
+/* ---- logical dumps ------------------------------------------------------ */
+
+struct catalog_dump
+{
+    struct dump_info info;          /* complete: loaded; else only name */
+    bool        complete;           /* descriptor present and readable */
+    bool        unreadable;         /* descriptor present but damaged */
+    bool        has_data;           /* the data object exists */
+    uint64_t    data_stored;        /* its stored bytes (listing) */
+};
+
+/*
+ * Every dump in the repository, oldest first (by start_time, then name;
+ * those without a readable descriptor last, by name): complete ones with
+ * their descriptor loaded, and the incomplete ones (data without a
+ * descriptor: a put that was killed between its two steps) and damaged ones
+ * (a descriptor WS_ECORRUPT, logged as a warning) with only name and the
+ * flags set.  `walship list` shows the complete ones, `verify` all, and
+ * retention (expire) decides by info.start_time_us: it must remove a dump's
+ * descriptor before its data, so that a dump is never listed without it.
+ * Release with catalog_dumps_free.
+ */
+int         catalog_dumps(struct repo *repo, struct catalog_dump **out, int *n,
+                          struct ws_err *err);
+void        catalog_dumps_free(struct catalog_dump *list);
 
 /* ---- archived WAL ------------------------------------------------------- */
 
