@@ -198,7 +198,7 @@ static const struct pin
 
     {WS_PROG_TOOL, WS_OK, "success"},
     {WS_PROG_TOOL, WS_ENOTFOUND, "not found"},
-    {WS_PROG_TOOL, WS_EEXISTS, "other failure"},
+    {WS_PROG_TOOL, WS_EEXISTS, "already exists"},
     {WS_PROG_TOOL, WS_EEXISTS_DIFFERENT, "other failure"},
     {WS_PROG_TOOL, WS_ETRANSIENT, "transient"},
     {WS_PROG_TOOL, WS_EAUTH, "authentication failed"},
