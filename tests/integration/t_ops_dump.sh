@@ -146,6 +146,13 @@ for bad in .hidden -dash 'a/b' 'sp ace' "$(printf 'x%.0s' $(seq 129))" ''; do
     check "err_has 'invalid dump name'" "the error says the name is invalid"
 done
 check "[ \"\$(ls '$BK_REPO/dumps')\" = \"$(printf '%s\n' "$NAME" fromfile | sort)\" ]" "nothing else under dumps/"
+ops put < "$T/app.dump"
+check_rc 2 "put without NAME is a usage error"
+check "err_has 'expected 1 arguments (NAME)'" "the error says NAME is missing"
+ops put a b < "$T/app.dump"
+check_rc 2 "put with two names is a usage error"
+ops get
+check_rc 2 "get without NAME is a usage error"
 ops get no-such-dump --output "$T/none"
 check_rc 3 "get of an unknown name is \"not found\""
 check "err_has 'dump \"no-such-dump\" is not in repository' && [ ! -e '$T/none' ]" \

@@ -456,6 +456,15 @@ Test(dump, descriptor_mismatch_is_corrupt)
 
     rewrite_descriptor(r, &d);
     cr_assert_eq(ops_dump_get(&cfg, &g, NULL, &err), 0, "%s", err.msg);
+
+    /* a descriptor whose data is gone: damage, not "not found" */
+    cr_assert_eq(repo_delete(r, "dumps/m/data", &err), 0);
+    cr_assert_eq(ops_dump_get(&cfg, &g, NULL, &err), -1);
+    cr_assert_eq(err.code, WS_ECORRUPT);
+    cr_assert(strstr(err.msg, "data object \"dumps/m/data\" is missing") != NULL, "%s", err.msg);
+    err_clear(&err);
+    cr_assert_eq(ops_dump_verify(r, &d, NULL, &err), -1);
+    cr_assert_eq(err.code, WS_ECORRUPT);
     free(buf);
     repo_close(r);
 }
