@@ -31,10 +31,7 @@ static int
 parse_name(void *dest, const char *value, struct ws_err *err)
 {
     if (dump_name_check(value, err) < 0)
-    {
-        err->code = WS_ECONFIG;
-        return -1;
-    }
+        return -1;              /* bad input (10), as for put and get */
     *(const char **) dest = value;
     return 0;
 }

@@ -264,6 +264,8 @@ check_rc 1 "walship dump fails when pg_dump fails after writing 3 MB"
 check "err_has 'fake_pg_dump failed with exit status 1'" "the error names the failure"
 check "[ ! -e '$BK_REPO/dumps/failing2/data' ] && [ -z \"\$(dotfiles '$BK_REPO/dumps')\" ]" \
     "nothing stored for it, no temporary left"
+run as_pg "$WS_OPS" dump --config="$WS_CONF" --name .x
+check_rc 10 "walship dump --name .x: bad input"
 run as_pg "$WS_OPS" dump --config="$WS_CONF" --name x -- -Fp
 check_rc 2 "pg_dump's -F is walship dump's own"
 
