@@ -111,7 +111,7 @@ check "out_has 'verified 1 dump'" "it read the dump"
 
 info "bad input"
 echo x | as_pg "$WS_OPS" --config="$WS_CONF" put "$NAME" > /dev/null 2> "$T/run.err"; RC=$?
-check_rc 16 "a put to an existing name is refused (already exists)"
+check_rc 17 "a put to an existing name is refused (already exists)"
 ops get no-such-dump --output "$T/none"
 check_rc 3 "an unknown name is \"not found\""
 check "err_has 'dump \"no-such-dump\" is not in repository' && [ ! -e '$T/none' ]" "the error names it"

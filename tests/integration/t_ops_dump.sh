@@ -165,7 +165,7 @@ check_rc 10 "an empty input is refused (pg_dump failed without pipefail)"
 check "err_has 'no data on standard input' && err_has pipefail" "the error says so and hints at pipefail"
 check "[ ! -e '$BK_REPO/dumps/empty/data' ]" "nothing stored for it"
 put_from "$NAME" cat "$T/app.dump"
-check_rc 16 "a put to an existing name is refused (already exists)"
+check_rc 17 "a put to an existing name is refused (already exists)"
 check "err_has 'already exists'" "the error says the name exists"
 ops get "$NAME" --output "$T/again.dump"
 check "[ \$RC = 0 ] && cmp -s '$T/again.dump' <(as_pg '$WS_OPS' --config='$WS_CONF' get '$NAME')" \
