@@ -189,6 +189,28 @@ static const struct cfg_option cfg_option_table[] = {
     {"drill_user", "",
         "walship drill: the role the checks and --sql run as (default: the OS user, else postgres)",
         false, STRING(drill_user)},
+    {"retain_full", "0",
+        "walship expire: keep the N newest complete backups (0 = off)", false,
+        INT(retain_full, 0, 1000000)},
+    {"retain_daily", "off",
+        "walship expire: keep one backup a day (UTC) for this long, e.g. 30d (off = no)",
+        false, DURATION(retain_daily, 0, 100LL * 365 * 86400)},
+    {"retain_weekly", "off",
+        "walship expire: keep one backup an ISO week (UTC) for this long, e.g. 90d", false,
+        DURATION(retain_weekly, 0, 100LL * 365 * 86400)},
+    {"retain_monthly", "off",
+        "walship expire: keep one backup a month (UTC) for this long, e.g. 1y", false,
+        DURATION(retain_monthly, 0, 100LL * 365 * 86400)},
+    {"retain_yearly", "off",
+        "walship expire: keep one backup a year (UTC) for this long, e.g. 7y", false,
+        DURATION(retain_yearly, 0, 100LL * 365 * 86400)},
+    {"retain_pitr", "off",
+        "walship expire: keep what point-in-time recovery needs this far back, e.g. 7d", false,
+        DURATION(retain_pitr, 0, 100LL * 365 * 86400)},
+    {"retain_incomplete", "1d",
+        "walship expire: remove an incomplete backup this long after its last activity (1h..)",
+        false, DURATION(retain_incomplete, 3600, 100LL * 365 * 86400),
+        .range_hint = "A backup in progress must not be taken for an abandoned one."},
 };
 
 #define OPT_COUNT ((int) (sizeof(cfg_option_table) / sizeof(cfg_option_table[0])))
@@ -482,13 +504,28 @@ parse_duration(int idx, const char *value, void *field, const struct where *w,
 {
     const struct cfg_option *o = &cfg_option_table[idx];
     uint64_t    v;
-    int         r = num_parse_duration(value, (uint64_t) o->min, (uint64_t) o->max, &v);
+    int         r;
 
+    /* "off" for a key whose off is 0 (those whose default says so) */
+    if (strcasecmp(value, "off") == 0 && o->min == 0 && strcmp(o->def, "off") == 0)
+    {
+        *(uint64_t *) field = 0;
+        return 0;
+    }
+    r = num_parse_duration(value, (uint64_t) o->min, (uint64_t) o->max, &v);
     if (r != 0)
     {
         invalid(idx, w, value, err);
-        err_hint(err, "Parameter \"%s\" requires a duration such as 25h (units s, min, h, d)%s.",
-                 o->name, r == NUM_ERANGE ? ", at most 100 years" : "");
+        if (r == NUM_ERANGE && o->range_hint != NULL)
+        {
+            char        lo[32];
+
+            err_hint(err, "Parameter \"%s\" requires a duration of at least %s.  %s", o->name,
+                     num_format_duration((uint64_t) o->min, lo, sizeof(lo)), o->range_hint);
+        }
+        else
+            err_hint(err, "Parameter \"%s\" requires a duration such as 25h (units s, min, "
+                     "h, d, w, y)%s.", o->name, r == NUM_ERANGE ? ", at most 100 years" : "");
         return -1;
     }
     *(uint64_t *) field = v;
@@ -542,7 +579,11 @@ bad:
 static const char *
 format_duration(const struct cfg_option *o, const void *field, char *buf, size_t size)
 {
-    (void) o;
+    if (*(const uint64_t *) field == 0 && strcmp(o->def, "off") == 0)
+    {
+        snprintf(buf, size, "off");
+        return buf;
+    }
     return num_format_duration(*(const uint64_t *) field, buf, size);
 }
 

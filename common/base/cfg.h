@@ -119,6 +119,13 @@ struct cfg
     char        drill_checks_file[CFG_MAX_VALUE];   /* "" = none */
     char        drill_dbname[256];              /* database of checks and --sql */
     char        drill_user[256];                /* "" = the OS user, else postgres */
+    int         retain_full;                    /* walship expire: newest N complete, 0 = off */
+    uint64_t    retain_daily;                   /* walship expire: seconds, 0 = off */
+    uint64_t    retain_weekly;                  /* ISO weeks, UTC */
+    uint64_t    retain_monthly;
+    uint64_t    retain_yearly;
+    uint64_t    retain_pitr;                    /* point-in-time recovery window */
+    uint64_t    retain_incomplete;              /* grace period of incomplete backups */
 
     /* bookkeeping */
     char        config_file[CFG_MAX_VALUE];     /* file actually read, "" if none */

@@ -28,9 +28,20 @@ clock_now_s(void)
     return (double) now_ns(CLOCK_MONOTONIC) / 1e9;
 }
 
+/* set by unit tests only (clock.h) */
+static int64_t (*test_wall) (void);
+
+void
+clock_test_set_wall(int64_t (*fn) (void))
+{
+    test_wall = fn;
+}
+
 int64_t
 clock_wall_us(void)
 {
+    if (test_wall != NULL)
+        return test_wall();
     return now_ns(CLOCK_REALTIME) / 1000;
 }
 

@@ -19,6 +19,14 @@ double      clock_now_s(void);
 /* Wall-clock time in microseconds since the epoch: for what is written down. */
 int64_t     clock_wall_us(void);
 
+/*
+ * Tests only: make clock_wall_us() return fn() instead (NULL: the real
+ * clock again).  Nothing in walship calls it and no environment variable or
+ * option reaches it, so a user cannot trip over it; unit tests use it to
+ * give walship's own wall clock (ages in walship expire and check) a date.
+ */
+void        clock_test_set_wall(int64_t (*fn) (void));
+
 /* Sleep ms milliseconds (<= 0: return at once); a signal does not cut it short. */
 void        clock_sleep_ms(long ms);
 

@@ -21,7 +21,8 @@ static const struct num_unit size_units[] = {
 };
 
 static const struct num_unit duration_units[] = {
-    {"", 1}, {"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}, {NULL, 0}
+    {"", 1}, {"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}, {"w", 7 * 86400},
+    {"y", 365 * 86400}, {NULL, 0}
 };
 
 static const struct num_unit percent_units[] = {{"", 1}, {"%", 1}, {NULL, 0}};

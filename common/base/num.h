@@ -42,15 +42,16 @@ int         num_parse_scaled(const char *s, const struct num_unit *units, uint64
 int         num_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /*
- * A duration in seconds: digits, optional spaces, then s, min, h or d
- * (none: seconds), e.g. "25h", "30min", "90".  Range as for the others.
+ * A duration in seconds: digits, optional spaces, then s, min, h, d, w (7d)
+ * or y (365d) (none: seconds), e.g. "25h", "30min", "90", "7y".  Range as
+ * for the others.
  */
 int         num_parse_duration(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* A percentage: digits with an optional "%" ("20%", "20"), within [min, max]. */
 int         num_parse_percent(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
-/* seconds in the largest of s, min, h, d that divides it exactly: "25h", "90s". */
+/* seconds in the largest of s, min, h, d, w, y that divides it exactly: "25h", "90s". */
 const char *num_format_duration(uint64_t seconds, char *buf, size_t size);
 
 /* bytes in the largest of those units that divides it exactly: "5GB", "16MB", "100". */

@@ -145,16 +145,19 @@ Test(cfg, option_table)
         "pg_conninfo", "backup_wal_timeout", "backup_part_size", "recover_jobs",
         "alert_backup_age", "alert_backup_size_change", "alert_archive_lag",
         "drill_pg_bindir", "drill_tmpdir", "drill_timeout", "drill_checks_file", "drill_dbname",
-        "drill_user"
+        "drill_user",
+        "retain_full", "retain_daily", "retain_weekly", "retain_monthly", "retain_yearly",
+        "retain_pitr", "retain_incomplete"
     };
     static const char *defs[] = {"", "zstd", "", "0", "none", "", "", "info", ".", "3", "200",
                                  "/dev/shm", "", "", "auto", "", "", "", "", "on", "", "", "",
                                  "16MB", "10", "60", "5", "", "300", "1GB", "4", "25h", "20%",
-                                 "off", "", "", "1h", "", "postgres", ""};
+                                 "off", "", "", "1h", "", "postgres", "",
+                                 "0", "off", "off", "off", "off", "off", "1d"};
     int         n = 0;
     const struct cfg_option *o = cfg_options(&n);
 
-    cr_assert_eq(n, 40);
+    cr_assert_eq(n, 47);
     cr_assert_leq(n, CFG_MAX_KEYS);
     for (int i = 0; i < n; i++)
     {
@@ -604,6 +607,56 @@ Test(cfg, alert_keys)
     cr_assert_eq(LOAD(&cfg, &err, "--alert_archive_lag=16x"), -1);
     cr_assert_str_eq(err.msg, "invalid value for option --alert_archive_lag: \"16x\"");
     cr_assert_eq(LOAD(&cfg, &err, "--alert_archive_lag=0"), -1);
+}
+
+Test(cfg, retain_keys)
+{
+    struct cfg  cfg;
+    struct ws_err err = WS_ERR_INIT;
+    char       *out = NULL;
+    size_t      size = 0;
+    FILE       *f;
+
+    cr_assert_eq(LOAD(&cfg, &err), 0, "%s", err.msg);
+    cr_assert(cfg.retain_full == 0 && cfg.retain_daily == 0 && cfg.retain_weekly == 0 &&
+              cfg.retain_monthly == 0 && cfg.retain_yearly == 0 && cfg.retain_pitr == 0,
+              "every retention key is off unless set");
+    cr_assert_eq(cfg.retain_incomplete, 86400);
+    cr_assert_eq(load_conf(&cfg, &err, "retain_full = 4\nretain_daily = 30d\n"
+                           "retain_weekly = 90d\nretain_monthly = 1y\nretain_yearly = 7y\n"
+                           "retain_pitr = 1w\nretain_incomplete = 6h\n", NULL), 0, "%s",
+                 err.msg);
+    cr_assert_eq(cfg.retain_full, 4);
+    cr_assert_eq(cfg.retain_daily, 30 * 86400);
+    cr_assert_eq(cfg.retain_weekly, 90 * 86400);
+    cr_assert_eq(cfg.retain_monthly, 365 * 86400);
+    cr_assert_eq(cfg.retain_yearly, 7 * 365 * 86400);
+    cr_assert_eq(cfg.retain_pitr, 7 * 86400);
+    cr_assert_eq(cfg.retain_incomplete, 6 * 3600);
+    cr_assert_eq(load_conf(&cfg, &err, "retain_daily = off\n", NULL), 0, "%s", err.msg);
+    cr_assert_eq(cfg.retain_daily, 0);
+
+    cr_assert_eq(load_conf(&cfg, &err, "retain_daily = 30x\n", NULL), -1);
+    cr_assert_eq(err.code, WS_ECONFIG);
+    cr_assert(strstr(err.msg, "\"retain_daily\"") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "\"30x\"") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.hint, "w, y") != NULL, "%s", err.hint);
+    cr_assert_eq(load_conf(&cfg, &err, "retain_full = -1\n", NULL), -1);
+    cr_assert(strstr(err.msg, "\"retain_full\"") != NULL, "%s", err.msg);
+    cr_assert_eq(LOAD(&cfg, &err, "--retain_incomplete=10min"), -1);
+    cr_assert(strstr(err.msg, "retain_incomplete") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.hint, "at least 1h") != NULL, "%s", err.hint);
+    /* off is only for the keys whose default is off */
+    cr_assert_eq(LOAD(&cfg, &err, "--retain_incomplete=off"), -1);
+
+    cr_assert_eq(LOAD(&cfg, &err, "--retain_yearly=7y"), 0, "%s", err.msg);
+    f = open_memstream(&out, &size);
+    cr_assert_not_null(f);
+    cfg_print(&cfg, f);
+    fclose(f);
+    cr_assert(strstr(out, "retain_yearly = '7y'") != NULL, "%s", out);
+    cr_assert(strstr(out, "retain_pitr = 'off'") != NULL, "%s", out);
+    free(out);
 }
 
 Test(cfg, argv_value_too_long)
@@ -1168,7 +1221,7 @@ Test(cfg, print_masks_passphrase)
 
         for (const char *p = out; *p != '\0'; p++)
             lines += *p == '\n';
-        cr_assert_eq(lines, 40);
+        cr_assert_eq(lines, 47);
     }
     free(out);
 }

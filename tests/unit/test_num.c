@@ -141,7 +141,8 @@ ParameterizedTestParameters(num, parse_duration)
 {
     static struct size_case c[] = {
         {"0", 0, 0}, {"90", 0, 90}, {"90s", 0, 90}, {"30min", 0, 1800}, {"25h", 0, 90000},
-        {"25 h", 0, 90000}, {"2d", 0, 172800},
+        {"25 h", 0, 90000}, {"2d", 0, 172800}, {"2w", 0, 1209600}, {"1y", 0, 31536000},
+        {"7y", 0, 220752000}, {"30x", NUM_ESYNTAX, 0}, {"1Y", NUM_ESYNTAX, 0},
         {"25x", NUM_ESYNTAX, 0}, {"25H", NUM_ESYNTAX, 0}, {"1m", NUM_ESYNTAX, 0},
         {"h", NUM_ESYNTAX, 0}, {"-1h", NUM_ESYNTAX, 0}, {"1.5h", NUM_ESYNTAX, 0},
         {"", NUM_ESYNTAX, 0}, {"213503982334602d", NUM_ESYNTAX, 0},     /* overflow */
@@ -180,4 +181,6 @@ Test(num, format_duration)
     cr_assert_str_eq(num_format_duration(172800, buf, sizeof(buf)), "2d");
     cr_assert_str_eq(num_format_duration(90, buf, sizeof(buf)), "90s");
     cr_assert_str_eq(num_format_duration(0, buf, sizeof(buf)), "0s");
+    cr_assert_str_eq(num_format_duration(7 * 86400, buf, sizeof(buf)), "1w");
+    cr_assert_str_eq(num_format_duration(7 * 365 * 86400, buf, sizeof(buf)), "7y");
 }
