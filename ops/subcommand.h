@@ -45,5 +45,6 @@ extern const struct ops_subcommand ops_cmd_drill;
 extern const struct ops_subcommand ops_cmd_put;
 extern const struct ops_subcommand ops_cmd_get;
 extern const struct ops_subcommand ops_cmd_dump;
+extern const struct ops_subcommand ops_cmd_expire;
 
 #endif

@@ -2,6 +2,9 @@
  * ops_list.c — the repository as `walship list` shows it.  See ops_list.h.
  */
 #include "ops_list.h"
+#include "clock.h"
+#include "ops_expire.h"
+#include "retention.h"
 
 #include "backup_time.h"
 #include "catalog.h"
@@ -92,6 +95,7 @@ ops_view_free(struct ops_view *v)
     free(v->files);
     free(v->ranges);
     free(v->location);
+    free(v->kept_by);
     memset(v, 0, sizeof(*v));
 }
 
@@ -392,9 +396,20 @@ print_json(const struct ops_view *v, FILE *out)
             }
             fputc(']', out);
         }
-        fputc('}', out);
+        fprintf(out, ", \"kept_by\": [");
+        for (int t = 0, k = 0; v->kept_by != NULL && (1u << t) <= RETENTION_DAMAGED; t++)
+            if (v->kept_by[i] & (1u << t))
+            {
+                char        name[32];
+
+                fprintf(out, "%s\"%s\"", k++ ? ", " : "",
+                        retention_tiers_format(1u << t, name, sizeof(name)));
+            }
+        fputs("]}", out);
     }
-    fprintf(out, "%s],\n  \"wal\": [", v->nbackups ? "\n  " : "");
+    fprintf(out, "%s],\n  \"retention\": ", v->nbackups ? "\n  " : "");
+    ops_json_string(out, v->kept_by != NULL ? "" : v->retention);
+    fprintf(out, ",\n  \"wal\": [");
     for (size_t i = 0, end; i < v->nranges; i = end)
     {
         uint32_t    tl = v->ranges[i].timeline;
@@ -453,18 +468,19 @@ print_json(const struct ops_view *v, FILE *out)
 static void
 print_text(const struct ops_view *v, FILE *out)
 {
-    fprintf(out, "BACKUPS\n  %-17s %-10s %-8s %-29s %-29s %-17s %-17s %14s %14s  %s\n", "ID",
-            "STATUS", "TIMELINE", "START_TIME", "STOP_TIME", "START_LSN", "STOP_LSN", "SIZE",
-            "STORED", "LABEL");
+    fprintf(out, "BACKUPS\n  %-17s %-10s %-8s %-29s %-29s %-17s %-17s %14s %14s  %-20s %s\n",
+            "ID", "STATUS", "TIMELINE", "START_TIME", "STOP_TIME", "START_LSN", "STOP_LSN", "SIZE",
+            "STORED", "KEPT_BY", "LABEL");
     for (int i = 0; i < v->nbackups; i++)
     {
         const struct backup_info *b = &v->backups[i];
-        char        st[64], sp[64], l1[PG_LSN_LEN], l2[PG_LSN_LEN];
+        char        st[64], sp[64], l1[PG_LSN_LEN], l2[PG_LSN_LEN], kb[128];
 
+        retention_tiers_format(v->kept_by != NULL ? v->kept_by[i] : 0, kb, sizeof(kb));
         if (!b->complete || b->unreadable)
         {
-            fprintf(out, "  %-17s %-10s %-8s %-29s %-29s %-17s %-17s %14s %14s  %s\n", b->id,
-                    status_of(b), "-", "-", "-", "-", "-", "-", "-", "-");
+            fprintf(out, "  %-17s %-10s %-8s %-29s %-29s %-17s %-17s %14s %14s  %-20s %s\n",
+                    b->id, status_of(b), "-", "-", "-", "-", "-", "-", "-", kb, "-");
             continue;
         }
         backup_time_format(b->start_time_us, st, sizeof(st));
@@ -474,11 +490,13 @@ print_text(const struct ops_view *v, FILE *out)
         pg_lsn_format(b->start_lsn, l1, sizeof(l1));
         pg_lsn_format(b->stop_lsn, l2, sizeof(l2));
         fprintf(out, "  %-17s %-10s %-8u %-29s %-29s %-17s %-17s %14" PRIu64 " %14" PRIu64
-                "  %s\n", b->id, status_of(b), b->timeline, st, sp, l1, l2, b->size, b->stored,
-                b->label);
+                "  %-20s %s\n", b->id, status_of(b), b->timeline, st, sp, l1, l2, b->size,
+                b->stored, kb, b->label);
     }
     if (v->nbackups == 0)
         fprintf(out, "  (none)\n");
+    else if (v->kept_by == NULL && v->retention[0] != '\0')
+        fprintf(out, "  (KEPT_BY: %s)\n", v->retention);
 
     fprintf(out, "\nWAL\n  %-8s %-24s %-24s %10s  %s\n", "TIMELINE", "FIRST", "LAST", "SEGMENTS",
             "");
@@ -545,6 +563,52 @@ ops_list_print_windows(const struct ops_view *v, FILE *out)
 }
 
 void
+ops_list_retention(const struct cfg *cfg, struct ops_view *v, int64_t now_us)
+{
+    struct retention_policy pol;
+    struct retention_item *items = NULL;
+    struct retention_verdict *verdicts = NULL;
+    struct retention_plan plan;
+    struct ws_err e = WS_ERR_INIT;
+
+    free(v->kept_by);
+    v->kept_by = NULL;
+    ops_expire_policy(cfg, &pol);
+    if (!retention_policy_set(&pol))
+    {
+        snprintf(v->retention, sizeof(v->retention), "no retention policy (retain_*) is set");
+        return;
+    }
+    items = calloc((size_t) v->nbackups + 1, sizeof(*items));
+    verdicts = calloc((size_t) v->nbackups + 1, sizeof(*verdicts));
+    v->kept_by = calloc((size_t) v->nbackups + 1, sizeof(*v->kept_by));
+    if (items == NULL || verdicts == NULL || v->kept_by == NULL)
+    {
+        snprintf(v->retention, sizeof(v->retention), "out of memory");
+        goto fail;
+    }
+    /* incomplete backups: their activity is not looked up here, so no "grace" */
+    for (int i = 0; i < v->nbackups; i++)
+        ops_expire_item(&v->backups[i], v->seg_size, 0, false, &items[i]);
+    if (retention_plan(&pol, items, (size_t) v->nbackups, now_us, verdicts, &plan, &e) < 0)
+    {
+        snprintf(v->retention, sizeof(v->retention), "%s", e.msg);
+        goto fail;
+    }
+    for (int i = 0; i < v->nbackups; i++)
+        v->kept_by[i] = verdicts[i].tiers & ~(unsigned) RETENTION_GRACE;
+    v->retention[0] = '\0';
+    free(items);
+    free(verdicts);
+    return;
+fail:
+    free(v->kept_by);
+    v->kept_by = NULL;
+    free(items);
+    free(verdicts);
+}
+
+void
 ops_list_print(const struct ops_view *v, bool json, FILE *out)
 {
     if (json)
@@ -565,6 +629,7 @@ ops_list_run(const struct cfg *cfg, bool json, FILE *out, struct ws_err *err)
         return -1;
     if (ops_view_load(repo, &v, err) < 0)
         goto out;
+    ops_list_retention(cfg, &v, clock_wall_us());
     ops_list_print(&v, json, out);
     rc = 0;
 out:

@@ -59,6 +59,9 @@ struct ops_view
     size_t      nfiles;
     struct catalog_dump *dumps;     /* logical dumps, oldest first (catalog_dumps) */
     int         ndumps;
+    /* the retention tiers that keep each backup (retention.h bits), or NULL */
+    unsigned   *kept_by;
+    char        retention[512];     /* "" when kept_by is set, else why not */
 };
 
 struct ops_window
@@ -117,6 +120,11 @@ bool        ops_segment_of(const struct ops_view *v, const char *name, uint32_t 
 
 /* `walship list [--json]`: open the repository in cfg and print its view. */
 int         ops_list_run(const struct cfg *cfg, bool json, FILE *out, struct ws_err *err);
+/*
+ * Fill v->kept_by from cfg's retention policy at now_us (retention.h), or
+ * leave it NULL with v->retention saying why (no policy, a refused one).
+ */
+void        ops_list_retention(const struct cfg *cfg, struct ops_view *v, int64_t now_us);
 /* The printing alone (tests). */
 void        ops_list_print(const struct ops_view *v, bool json, FILE *out);
 
