@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #define BACKUP_POLL_MS 250
+#define CLAIM_REFRESH_MS (5 * 60 * 1000)    /* walship expire's grace counts from this */
 
 struct run
 {
@@ -235,6 +236,29 @@ status(const struct backup_options *o, const char *fmt, ...)
 }
 
 /*
+ * Rewrite backups/<id>/backup.started with a "refreshed" time: while the
+ * backup waits for its WAL it stores nothing else, and walship expire takes
+ * an incomplete backup silent for retain_incomplete for an abandoned one.
+ * A failure only warns: the backup itself is not at stake.
+ */
+static void
+claim_refresh(struct run *r)
+{
+    struct ws_err e = WS_ERR_INIT;
+    char        key[REPO_KEY_MAX];
+    char        text[160];
+    int         n;
+
+    if (backup_key(r->info->id, BACKUP_STARTED_NAME, key, sizeof(key), &e) < 0)
+        return;
+    n = snprintf(text, sizeof(text), "pid = %ld\nstarted = %lld\nrefreshed = %lld\n",
+                 (long) getpid(), (long long) (r->info->start_time_us / 1000000),
+                 (long long) (clock_wall_us() / 1000000));
+    if (repo_raw_put(r->repo, key, REPO_REPLACE, text, (size_t) n, &e) < 0)
+        log_warning("could not refresh the claim \"%s\": %s", key, e.msg);
+}
+
+/*
  * Wait until every segment from first to last is in the repository; the
  * timeout counts from the last progress, on the monotonic clock.
  */
@@ -245,6 +269,7 @@ wait_for_wal(struct run *r, uint32_t tli, uint64_t first, uint64_t last, struct 
     int64_t     timeout_ms = (int64_t) r->cfg->backup_wal_timeout * 1000;
     int64_t     last_progress = clock_now_ms();
     int64_t     last_note = last_progress;
+    int64_t     last_claim = last_progress;
     uint64_t    seg = first;
     bool        transient_warned = false;
     char        name[32];
@@ -297,6 +322,11 @@ wait_for_wal(struct run *r, uint32_t tli, uint64_t first, uint64_t last, struct 
             err_hint(err, "Check that archive_command calls walship-archive with this repository (\"%s\") and succeeds: see pg_stat_archiver and the server log.  Raise backup_wal_timeout if archiving is only slow.",
                      repo_location(r->repo));
             return -1;
+        }
+        if (clock_now_ms() - last_claim > CLAIM_REFRESH_MS)
+        {
+            claim_refresh(r);
+            last_claim = clock_now_ms();
         }
         if (clock_now_ms() - last_note > 10 * 1000)
         {

@@ -168,11 +168,18 @@ activity_of(struct repo *repo, const struct bkeys *k, struct ws_err *err)
             return -1;
         if (repo_raw_get(repo, key, 4096, &buf, &len, &e) == 0)
         {
-            const char *s = strstr((const char *) buf, "started = ");
-            long long   v;
+            /* walship-basebackup refreshes its claim while it waits for WAL */
+            static const char *const fields[] = {"started = ", "refreshed = "};
 
-            if (s != NULL && sscanf(s + 10, "%lld", &v) == 1 && v * US_PER_S > t)
-                t = (int64_t) v *US_PER_S;
+            for (size_t f = 0; f < 2; f++)
+            {
+                const char *s = strstr((const char *) buf, fields[f]);
+                long long   v;
+
+                if (s != NULL && sscanf(s + strlen(fields[f]), "%lld", &v) == 1 &&
+                    v * US_PER_S > t)
+                    t = (int64_t) v * US_PER_S;
+            }
         }
         else if (e.code != WS_ENOTFOUND)
         {
