@@ -275,6 +275,9 @@ retention_plan(const struct retention_policy *p, const struct retention_item *it
                     from = i;
         }
         for (size_t i = 0; i < n; i++)
+            if (out[i].keep && items[i].state == RETENTION_COMPLETE && !items[i].has_wal)
+                plan->wal_unknown = true;
+        for (size_t i = 0; i < n; i++)
             if (out[i].keep && items[i].state == RETENTION_COMPLETE && items[i].has_wal &&
                 need_add(plan, items[i].wal_first, i == from ? UINT64_MAX : items[i].wal_last,
                          err) < 0)
@@ -301,6 +304,8 @@ retention_wal_plan(const struct retention_plan *plan, const struct retention_spa
 {
     size_t      nd = 0;
 
+    if (plan->nneed == 0 || plan->wal_unknown)
+        return 0;
     for (size_t h = 0; h < nhave; h++)
     {
         uint64_t    at = have[h].first;     /* the next segment not yet decided */

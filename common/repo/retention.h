@@ -109,6 +109,7 @@ struct retention_plan
     int         kept;               /* complete items kept */
     int         expired;            /* items to remove (any state) */
     int         pitr_item;          /* index of the PITR item, or -1 */
+    bool        wal_unknown;        /* a kept complete item does not say its WAL: keep all */
     struct retention_span need[RETENTION_NEED_MAX];     /* sorted, disjoint, timeline 0 */
     size_t      nneed;
 };
@@ -132,7 +133,9 @@ bool        retention_needs(const struct retention_plan *plan, uint64_t s);
 /*
  * The parts of the archived stretches have[0..nhave) (each of one
  * timeline) that plan does not need, into del (cap entries): how many, or
- * -1 when more than cap would be needed (WS_EINTERNAL).
+ * -1 when more than cap would be needed (WS_EINTERNAL).  A plan that needs
+ * nothing or does not know what a kept item needs (wal_unknown) removes
+ * nothing: 0.
  */
 int         retention_wal_plan(const struct retention_plan *plan, const struct retention_span *have,
                                size_t nhave, struct retention_span *del, size_t cap,

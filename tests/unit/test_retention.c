@@ -457,6 +457,27 @@ Test(retention, wal_plan_without_pitr_keeps_all_from_the_oldest_kept)
     cr_assert(del[1].timeline == 3 && del[1].first == 1 && del[1].last == 5);
 }
 
+Test(retention, wal_plan_removes_nothing_when_a_kept_backup_does_not_say_its_wal)
+{
+    struct fixture f = {.n = 0};
+    struct retention_policy p = {.full = 2, .incomplete = 86400};
+    struct retention_span have[1] = {{1, 1, 100}};
+    struct retention_span del[8];
+    struct ws_err err = WS_ERR_INIT;
+
+    daily(&f, "2026-12-04 01:00:00", 4);
+    f.it[3].has_wal = false;            /* the newest: start_wal unreadable */
+    plan_ok(&f, &p, at("2026-12-04 12:00:00"));
+    cr_assert(f.plan.wal_unknown);
+    cr_assert_eq(retention_wal_plan(&f.plan, have, 1, del, 8, &err), 0);
+    /* and with no item that needs WAL at all */
+    for (size_t i = 0; i < f.n; i++)
+        f.it[i].has_wal = false;
+    plan_ok(&f, &p, at("2026-12-04 12:00:00"));
+    cr_assert_eq(f.plan.nneed, 0);
+    cr_assert_eq(retention_wal_plan(&f.plan, have, 1, del, 8, &err), 0);
+}
+
 /* ---- incomplete ------------------------------------------------------------------- */
 
 Test(retention, incomplete_grace_and_hidden_leftovers)
