@@ -400,8 +400,9 @@ lock_take(struct repo *repo, struct lock *l, struct ws_err *err)
     char        text[512];
     int         n;
 
-    snprintf(l->token, sizeof(l->token), "%ld-%lld-%08lx", (long) getpid(),
-             (long long) clock_wall_us(), (unsigned long) ((uintptr_t) l ^ (uintptr_t) clock_now_ms()));
+    /* unique enough: this process, now, and the monotonic clock */
+    snprintf(l->token, sizeof(l->token), "%ld-%lld-%lld", (long) getpid(),
+             (long long) clock_wall_us(), (long long) clock_now_ms());
     for (int attempt = 0; attempt < 2; attempt++)
     {
         char        token[64], owner[300];
@@ -435,8 +436,9 @@ lock_take(struct repo *repo, struct lock *l, struct ws_err *err)
                      "taken over.", OPS_EXPIRE_LOCK_STALE_S);
             return -1;
         }
-        log_warning("taking over the stale lock \"%s\" of %s (last refreshed %lld seconds ago, or its process is gone)",
-                    OPS_EXPIRE_LOCK_KEY, owner[0] ? owner : "an unknown owner",
+        log_warning("taking over the stale lock \"%s\" of %s (last refreshed %lld seconds "
+                    "ago, or its process is gone)", OPS_EXPIRE_LOCK_KEY,
+                    owner[0] ? owner : "an unknown owner",
                     refreshed < 0 ? -1LL : (long long) (now_s - refreshed));
         if (repo_delete(repo, OPS_EXPIRE_LOCK_KEY, err) < 0)
             return -1;
@@ -826,6 +828,9 @@ ops_expire_run(const struct cfg *cfg, const struct ops_expire_options *o, FILE *
             res->removed_incomplete++;
         fflush(out);
     }
+    /* still ours before the WAL goes (a takeover race makes the loser stop here) */
+    if (!o->dry_run && (ndel > 0 || wal.nfiles > 0) && lock_check(repo, &r.lock, true, err) < 0)
+        goto out;
     for (int i = 0; i < ndel; i++)
     {
         if (!o->dry_run && remove_wal_span(&r, &del[i], err) < 0)

@@ -68,6 +68,16 @@ more_wal 3
 B1=${IDS[0]} B2=${IDS[1]} B3=${IDS[2]} B4=${IDS[3]}
 info "backups $B1 $B2 $B3 $B4"
 
+info "usage"
+run as_pg "$WS_OPS" help expire
+check_rc 0 "walship help expire"
+check "out_has --dry-run && out_has --json" "it lists --dry-run and --json"
+run as_pg "$WS_OPS" help
+check "out_has expire" "walship help lists expire"
+ops expire --frobnicate
+check_rc 2 "an unknown option is a usage error"
+check "err_has frobnicate" "the error names it"
+
 info "refusals change nothing"
 sig=$(repo_sig)
 ops expire

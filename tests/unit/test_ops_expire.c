@@ -244,9 +244,14 @@ expire(const char *const *args, bool dry_run)
 static bool
 has_line(const struct run *r, const char *start)
 {
-    for (const char *p = r->out; p != NULL && *p != '\0'; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+    for (const char *p = r->out; p != NULL && *p != '\0';)
+    {
+        const char *nl = strchr(p, '\n');
+
         if (strncmp(p, start, strlen(start)) == 0)
             return true;
+        p = nl != NULL ? nl + 1 : NULL;
+    }
     return false;
 }
 
