@@ -753,7 +753,13 @@ ops_expire_run(const struct cfg *cfg, const struct ops_expire_options *o, FILE *
     /* the WAL */
     if (catalog_wal(repo, wal_cb, &wal, NULL, err) < 0)
         goto out;
-    /* a backup that may still run and started before the WAL kept: keep all WAL */
+    /* nothing known to be needed is no licence to remove everything */
+    if (plan.nneed == 0 || plan.wal_unknown)
+        wal_blocked = true;
+    /*
+     * A backup that may still run, or whose descriptor is damaged, and that
+     * started before the WAL kept: keep all WAL.
+     */
     for (int i = 0; i < nb; i++)
     {
         int64_t     keep_from = INT64_MAX;
@@ -762,11 +768,13 @@ ops_expire_run(const struct cfg *cfg, const struct ops_expire_options *o, FILE *
             if (v[k].keep && items[k].state == RETENTION_COMPLETE && items[k].has_wal &&
                 plan.nneed > 0 && items[k].wal_first == plan.need[plan.nneed - 1].first)
                 keep_from = items[k].time_us;
-        if ((v[i].tiers & RETENTION_GRACE) && id_time_us(bs[i].id) <= keep_from)
+        if ((v[i].tiers & (RETENTION_GRACE | RETENTION_DAMAGED)) &&
+            id_time_us(bs[i].id) <= keep_from && !wal_blocked)
         {
+            /* its WAL is not known: a damaged descriptor may yet be repaired */
             wal_blocked = true;
-            log_info("backup %s may still be running: no WAL is removed this time",
-                     bs[i].id);
+            log_info("backup %s %s: no WAL is removed this time", bs[i].id,
+                     bs[i].unreadable ? "has a damaged descriptor" : "may still be running");
         }
     }
     if (!wal_blocked && wal.nspans > 0)

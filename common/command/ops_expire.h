@@ -20,8 +20,9 @@
  *  - a backup being taken is not an abandoned one: an incomplete backup's
  *    age is measured from its last sign of life (the newest of its objects'
  *    modification times and the start time in its backup.started claim),
- *    and no WAL is removed while one that may still run started before the
- *    oldest WAL the plan keeps;
+ *    and no WAL is removed while one that may still run (or one whose
+ *    descriptor is damaged) started before the oldest WAL the plan keeps;
+ *    nor when the plan cannot say what a kept backup needs;
  *  - --dry-run prints exactly the lines a real run would, with "would
  *    remove" for "removed", and changes nothing (and takes no lock).
  * Ages are measured on walship's clock (clock_wall_us).

@@ -426,6 +426,65 @@ Test(ops_expire, incomplete_grace_and_a_damaged_descriptor)
     free(r.out);
 }
 
+Test(ops_expire, a_damaged_newest_descriptor_does_not_count)
+{
+    struct repo *r = make_repo();
+    char        id[BACKUP_ID_LEN], id2[BACKUP_ID_LEN];
+    char        key[REPO_KEY_MAX];
+    const char *const args[] = {"--retain_full=1", NULL};
+    struct run  res;
+    struct backup_info b;
+    struct ws_err err = WS_ERR_INIT;
+
+    make_backup(r, at("2026-11-01 02:00:00"), 10, id);
+    make_backup(r, at("2026-12-01 02:00:00"), 20, id2);
+    /* the newest's descriptor rewritten with a start_wal that is no segment name */
+    memset(&b, 0, sizeof(b));
+    cr_assert_eq(backup_info_load(r, id2, &b, &err), 0, "%s", err.msg);
+    snprintf(b.start_wal, sizeof(b.start_wal), "unknown");
+    cr_assert_eq(backup_key(id2, BACKUP_INFO_NAME, key, sizeof(key), &err), 0);
+    cr_assert_eq(unlink(path_of(key)), 0);
+    cr_assert_eq(backup_info_store(r, &b, &err), 0, "%s", err.msg);
+    backup_info_free(&b);
+    for (uint64_t seg = 1; seg <= 30; seg++)
+    {
+        wal_key(seg, key);
+        touch_key(key);
+    }
+    repo_close(r);
+    res = expire(args, false);
+    cr_assert_eq(res.rc, 0, "%s", res.err.msg);
+    /* the damaged one is left alone and counts for nothing: the older one is the newest */
+    snprintf(key, sizeof(key), "keep          %s  complete  (full)", id);
+    cr_assert(has_line(&res, key), "%s", res.out);
+    snprintf(key, sizeof(key), "keep          %s  damaged  (damaged)", id2);
+    cr_assert(has_line(&res, key), "%s", res.out);
+    cr_assert_eq(res.res.damaged, 1);
+    /* it is newer than the WAL that goes: that WAL is no concern of it */
+    cr_assert_not(wal_exists(9));
+    for (uint64_t seg = 10; seg <= 30; seg++)
+        cr_assert(wal_exists(seg), "segment %lu stays", (unsigned long) seg);
+    free(res.out);
+}
+
+Test(ops_expire, an_older_damaged_descriptor_keeps_the_wal)
+{
+    struct repo6 s = six_months();
+    const char *const args[] = {"--retain_full=2", NULL};
+    struct run  r;
+
+    (void) s;
+    /* damaged, and older than the kept backups: its WAL is not known */
+    touch_key("backups/20260801T000000Z/backup.info");
+    r = expire(args, false);
+    cr_assert_eq(r.rc, 0, "%s", r.err.msg);
+    cr_assert(has_line(&r, "keep          20260801T000000Z  damaged  (damaged)"), "%s", r.out);
+    cr_assert_eq(r.res.removed, 4);
+    cr_assert_eq(r.res.wal_segments, 0);
+    cr_assert(wal_exists(1));
+    free(r.out);
+}
+
 Test(ops_expire, lock_held_stale_and_released)
 {
     struct repo6 s = six_months();
