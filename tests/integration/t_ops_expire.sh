@@ -9,7 +9,9 @@
 # nothing, and expire killed with kill -9 at many points never leaves a
 # backup that list calls complete but verify rejects.
 # The tiers by date are covered with synthetic dates in tests/unit/test_retention.c;
-# here all backups fall on one day, so retain_daily keeps only the newest.
+# here all backups fall on one day, so retain_daily keeps only the newest,
+# and retain_pitr is given in seconds so that its window starts between two
+# backups: the older one is kept and point-in-time recovery from it works.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/backuplib.sh"
 
@@ -254,5 +256,41 @@ check "[ \"\$(complete_ids | wc -l)\" = 1 ]" "one complete backup is left"
 check "[ -z \"\$(find '$BK_REPO/backups' -name backup.expiring)\" ]" "no hidden leftovers remain"
 ops verify
 check_rc 0 "walship verify: sound"
+OLDEST=$(complete_ids)
+
+info "retain_pitr: the backup the window starts from is kept, and PITR from it works"
+bk_backup -c fast
+check_rc 0 "walship-basebackup (the PITR backup)"
+PB=$BK_ID
+sql "$SRC" "insert into t values (50, 'after the PITR backup')"
+sql "$SRC" "select pg_create_restore_point('rp_after_pb')"
+sql "$SRC" "insert into t values (51, 'after rp_after_pb')"
+more_wal 2
+sleep 6
+bk_backup -c fast
+check_rc 0 "walship-basebackup (the newest)"
+PC=$BK_ID
+more_wal 2
+ops list --json
+PB_STOP=$(date -d "$(json "[b['stop_time'] for b in j['backups'] if b['id']=='$PB'][0]")" +%s)
+PB_START=$(json "[b['start_wal'] for b in j['backups'] if b['id']=='$PB'][0]")
+# the window starts just after $PB stopped, well before $PC did
+WINDOW=$(( $(date +%s) - PB_STOP - 1 ))
+conf "retain_full = 1" "retain_pitr = ${WINDOW}s"
+ops expire
+check_rc 0 "walship expire (retain_full = 1, retain_pitr = ${WINDOW}s)"
+check "grep -q '^keep  *$PB  complete  (pitr)' '$T/run.out' && grep -q '^keep  *$PC  complete  (full)' '$T/run.out'" \
+    "$PB is kept by pitr, $PC by full"
+check "grep -q '^removed       $OLDEST  complete' '$T/run.out'" "$OLDEST went"
+check "[ \"\$(segs | head -n 1)\" = '$PB_START' ]" "the oldest segment left is $PB_START, where $PB starts"
+ops verify
+check_rc 0 "walship verify: sound"
+bk_recover "$T/pitr2" --backup="$PB" --target-name=rp_after_pb --target-action=promote
+check_rc 0 "walship-recover --backup=$PB --target-name=rp_after_pb"
+bk_start "$T/pitr2"
+wait_not_in_recovery "$T/pitr2"
+sql "$T/pitr2" "select string_agg(id::text, ',' order by id) from t where id >= 50 and id < 1000"
+check "[ '$Q' = 50 ]" "the recovered server has row 50 but not 51 (got $Q)"
+pg_stop "$T/pitr2"
 pg_stop "$SRC"
 ws_summary
