@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "log.h"
 #include "progress.h"
+#include "retention.h"
 #include "wal.h"
 
 #include <inttypes.h>
@@ -294,6 +295,32 @@ report_gap(const struct ops_gap *g, void *arg)
     p->n++;
 }
 
+/*
+ * A backup older than the retain_pitr window keeps only its own start..stop
+ * WAL (walship expire removes the rest on purpose): report only the gaps in
+ * that stretch, clipped to it.
+ */
+struct gap_clip
+{
+    struct gap_report *r;
+    uint64_t    last;
+    uint64_t    n;
+};
+
+static void
+report_gap_upto(const struct ops_gap *g, void *arg)
+{
+    struct gap_clip *c = arg;
+    struct ops_gap x = *g;
+
+    if (x.first > c->last)
+        return;
+    if (x.last > c->last)
+        x.last = c->last;
+    report_gap(&x, c->r);
+    c->n++;
+}
+
 /* Where the WAL of complete backup b starts on its stop timeline. */
 static bool
 wal_start(const struct ops_view *v, const struct backup_info *b, uint64_t *from, uint64_t *stop)
@@ -371,6 +398,7 @@ ops_verify_view(struct repo *repo, struct ops_view *v, const struct ops_verify_o
     int         started = 0;
     double      t0 = clock_now_s();
     char        size[32];
+    int         anchor = -1;        /* the retain_pitr window's backup */
     int         rc = -1;
 
     memset(res, 0, sizeof(*res));
@@ -464,8 +492,32 @@ ops_verify_view(struct repo *repo, struct ops_view *v, const struct ops_verify_o
     /*
      * Continuity: per timeline, from the oldest complete backup's start
      * segment to the newest archived segment (or the latest stop segment).
+     * With retain_pitr, from the window's backup on (the retention plan of
+     * walship list marks it): each older backup needs, and keeps, only its
+     * own start..stop segments.
      */
-    for (int i = 0; i < v->nbackups; i++)
+    for (int i = 0; v->kept_by != NULL && i < v->nbackups; i++)
+        if (v->kept_by[i] & RETENTION_PITR)
+            anchor = i;
+    for (int i = 0; i < anchor; i++)
+    {
+        const struct backup_info *b = &v->backups[i];
+        uint64_t    from, stop;
+        uint32_t    tl;
+        struct gap_report gr = {v, out, b->id, 0};
+        struct gap_clip clip = {&gr, 0, 0};
+
+        if ((s.only >= 0 && i != s.only) || !b->complete || !wal_start(v, b, &from, &stop) ||
+            !ops_segment_of(v, b->stop_wal, &tl, &stop))
+            continue;
+        clip.last = stop;
+        ops_gaps(v, tl, from, stop, report_gap_upto, &clip);
+        res->gaps += clip.n;
+    }
+    if (anchor > 0 && s.only < 0)
+        fprintf(out, "retain_pitr: WAL before backup %s is checked from each older backup's start to its stop segment only\n",
+                v->backups[anchor].id);
+    for (int i = anchor > 0 ? anchor : 0; i < v->nbackups; i++)
     {
         const struct backup_info *b = &v->backups[i];
         uint64_t    from, stop, from_min, stop_max;
@@ -478,7 +530,7 @@ ops_verify_view(struct repo *repo, struct ops_view *v, const struct ops_verify_o
             !ops_segment_of(v, b->stop_wal, &tl, &stop))
             continue;
         /* only once per timeline: at its oldest backup */
-        for (int k = 0; k < i; k++)
+        for (int k = anchor > 0 ? anchor : 0; k < i; k++)
             if ((s.only < 0 || k == s.only) && v->backups[k].complete &&
                 ops_segment_of(v, v->backups[k].stop_wal, &t2, &stop_max) && t2 == tl)
                 first = false;
@@ -557,7 +609,10 @@ ops_verify_run(const struct cfg *cfg, const struct ops_verify_options *o, FILE *
     if (repo_open(cfg, NULL, &repo, err) < 0)
         return -1;
     if (ops_view_load(repo, &v, err) == 0)
+    {
+        ops_list_retention(cfg, &v, clock_wall_us());
         rc = ops_verify_view(repo, &v, o, out, res, err);
+    }
     ops_view_free(&v);
     repo_close(repo);
     return rc;

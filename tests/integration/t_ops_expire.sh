@@ -276,6 +276,19 @@ PB_STOP=$(date -d "$(json "[b['stop_time'] for b in j['backups'] if b['id']=='$P
 PB_START=$(json "[b['start_wal'] for b in j['backups'] if b['id']=='$PB'][0]")
 # the window starts just after $PB stopped, well before $PC did
 WINDOW=$(( $(date +%s) - PB_STOP - 1 ))
+# An older backup kept by another rule keeps only its own start..stop WAL:
+# verify must not call the stretch expire removed on purpose a gap.
+conf "retain_full = 3" "retain_pitr = ${WINDOW}s"
+NSEG0=$(segs | wc -l)
+ops expire
+check_rc 0 "walship expire (retain_full = 3, retain_pitr = ${WINDOW}s)"
+check "grep -q '^keep  *$OLDEST  complete  (full)' '$T/run.out'" "$OLDEST is kept by full"
+check "[ \"\$(segs | wc -l)\" -lt '$NSEG0' ]" \
+    "the WAL between $OLDEST's stop and $PB's start went ($NSEG0 -> $(segs | wc -l) segments)"
+ops verify
+check_rc 0 "walship verify: sound, the thinned stretch is no gap"
+check "out_has 'retain_pitr: WAL before backup $PB is checked from each older backup'" \
+    "verify says how it checked the WAL before the window"
 conf "retain_full = 1" "retain_pitr = ${WINDOW}s"
 ops expire
 check_rc 0 "walship expire (retain_full = 1, retain_pitr = ${WINDOW}s)"
