@@ -236,7 +236,9 @@ for round in $(seq 10); do
     EX_BG=$!
     BK_BG_PIDS+=("$EX_BG")
     for i in $(seq 50); do [ -s "$T/ex.pid" ] && break; sleep 0.01; done
-    sleep "0.0$(( RANDOM % 10 ))$(( RANDOM % 10 ))"
+    # early rounds kill early (round r: (r-1)*10 ms plus 0..9 ms), so that
+    # the first is killed even when a whole run takes only a few ms
+    sleep "0.0$(( round - 1 ))$(( RANDOM % 10 ))"
     EX_PID=$(cat "$T/ex.pid" 2>/dev/null)
     kill -9 "$EX_PID" 2>/dev/null && killed=$((killed + 1))
     wait "$EX_BG"; exrc=$?
