@@ -2,6 +2,7 @@
  * backup.c — take a base backup into the repository.  See backup.h.
  */
 #include "backup.h"
+#include "backup_record.h"
 #include "clock.h"
 #include "log.h"
 #include "pg.h"
@@ -20,6 +21,11 @@
 
 #define BACKUP_POLL_MS 250
 #define CLAIM_REFRESH_MS (5 * 60 * 1000)    /* walship expire's grace counts from this */
+/* say that the server is still at its checkpoint after this long (pg_basebackup: at once) */
+#define BACKUP_CHECKPOINT_NOTE_MS 2000
+
+struct checkpoint_note;
+static void checkpoint_note_end(struct checkpoint_note *c);
 
 struct run
 {
@@ -34,6 +40,8 @@ struct run
     /* the object being written */
     char        key[REPO_KEY_MAX];
     char        objname[64];
+
+    struct checkpoint_note *note;   /* the checkpoint's "waiting" note, ended by the first archive */
 
     /* every key this run started, for cleanup on failure */
     char      **created;
@@ -172,6 +180,7 @@ cb_archive_begin(void *arg, const char *name, const struct pg_tablespace *ts,
 {
     struct run *r = arg;
 
+    checkpoint_note_end(r->note);
     if (strlen(name) >= sizeof(r->archive))
         return err_set(err, WS_EIO, "archive name \"%s\" from the server is too long", name);
     snprintf(r->archive, sizeof(r->archive), "%s", name);
@@ -426,10 +435,110 @@ check_manifest_sysid(const struct pg_backup_result *res, const struct pg_system 
     return 0;
 }
 
+/*
+ * The server answers BASE_BACKUP only once its checkpoint is done, and a
+ * spread one takes up to checkpoint_completion_target * checkpoint_timeout
+ * (minutes): a thread says so once, with the way to hurry it, unless the
+ * first archive arrived before BACKUP_CHECKPOINT_NOTE_MS.
+ */
+struct checkpoint_note
+{
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool        done;
+    bool        fast;
+    const struct backup_options *o;
+    pthread_t   thread;
+    bool        started;
+};
+
+static void *
+checkpoint_note_main(void *arg)
+{
+    struct checkpoint_note *c = arg;
+    struct timespec until;
+    bool        say;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += BACKUP_CHECKPOINT_NOTE_MS / 1000;
+    until.tv_nsec += (long) (BACKUP_CHECKPOINT_NOTE_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L)
+        until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&c->lock);
+    while (!c->done && pthread_cond_timedwait(&c->cond, &c->lock, &until) == 0)
+        ;
+    say = !c->done;
+    pthread_mutex_unlock(&c->lock);
+    if (say && c->fast)
+        status(c->o, "waiting for checkpoint (fast) on the server");
+    else if (say)
+        status(c->o, "waiting for checkpoint: the server spreads it over up to "
+               "checkpoint_completion_target * checkpoint_timeout "
+               "(hint: --checkpoint=fast starts the backup at once, at the cost of an I/O burst)");
+    return NULL;
+}
+
+static void
+checkpoint_note_begin(struct checkpoint_note *c, const struct backup_options *o)
+{
+    memset(c, 0, sizeof(*c));
+    c->o = o;
+    c->fast = o->fast_checkpoint;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cond, NULL);
+    c->started = pthread_create(&c->thread, NULL, checkpoint_note_main, c) == 0;
+}
+
+/* The checkpoint is over (or the backup failed): no note from now on. */
+static void
+checkpoint_note_end(struct checkpoint_note *c)
+{
+    if (c->o == NULL)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->done = true;
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    if (c->started)
+        pthread_join(c->thread, NULL);
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->lock);
+    c->o = NULL;
+}
+
+/*
+ * Record the attempt's outcome where `walship metrics` counts it
+ * (backup_record.h).  A failure to record is only a warning: the backup's
+ * own outcome is what the caller must hear.  Without the repository open
+ * (the failure came before it was), open it unbound, if it exists.
+ */
+static void
+record_outcome(const struct cfg *cfg, struct run *r, struct backup_record *rec, bool reached,
+               bool success, const struct ws_err *why)
+{
+    struct repo *repo = r->repo;
+    struct ws_err e = WS_ERR_INIT;
+
+    if (repo == NULL && !reached && repo_open(cfg, NULL, &repo, &e) < 0)
+    {
+        log_debug("backup attempt not recorded: %s", e.msg);
+        return;
+    }
+    if (repo != NULL &&
+        backup_record_end(repo, rec, success, r->info->id, why != NULL ? (int) why->code : 0,
+                          &e) < 0)
+        log_warning("%s", e.msg);
+    if (repo != r->repo)
+        repo_close(repo);
+}
+
 int
 backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_info *out,
            struct ws_err *err)
 {
+    struct backup_record rec;
+    struct checkpoint_note note;
+    bool        reached_repo = false;
     struct run  r;
     struct pg_conn *conn = NULL;
     struct pg_system sys;
@@ -447,9 +556,12 @@ backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_
     memset(&r, 0, sizeof(r));
     memset(out, 0, sizeof(*out));
     memset(&res, 0, sizeof(res));
+    memset(&rec, 0, sizeof(rec));
+    memset(&note, 0, sizeof(note));
     r.cfg = cfg;
     r.o = o;
     r.info = out;
+    r.note = &note;
 
     if (pg_connect_replication(cfg->pg_conninfo, &conn, err) < 0)
         goto out;
@@ -482,8 +594,15 @@ backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_
     bind.system_identifier = sys.system_identifier;
     bind.wal_segment_size = sys.wal_segment_size;
     bind.pg_major = (uint32_t) (sys.server_version / 10000);
+    reached_repo = true;        /* from here on a failure is recorded only through r.repo */
     if (repo_open(cfg, &bind, &r.repo, err) < 0)
         goto out;
+    {
+        struct ws_err e = WS_ERR_INIT;
+
+        if (backup_record_begin(r.repo, &rec, &e) < 0)
+            log_warning("%s", e.msg);
+    }
     segsize = repo_wal_segment_size(r.repo);
     if (choose_id(&r, err) < 0)
         goto out;
@@ -517,6 +636,7 @@ backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_
     cb.arg = &r;
     status(o, "starting backup %s of system %" PRIu64 " (%s checkpoint)", out->id,
            sys.system_identifier, o->fast_checkpoint ? "fast" : "spread");
+    checkpoint_note_begin(&note, o);
     if (pg_base_backup(conn, &bo, &cb, &res, err) < 0)
         goto out;
     have_res = true;
@@ -558,6 +678,7 @@ backup_run(const struct cfg *cfg, const struct backup_options *o, struct backup_
     done = true;
     rc = 0;
 out:
+    checkpoint_note_end(&note);
     set_socket(o, -1);
     if (rc < 0 && interrupted(o))
     {
@@ -568,6 +689,7 @@ out:
     }
     if (rc < 0 && !done)
         cleanup_created(&r);
+    record_outcome(cfg, &r, &rec, reached_repo, rc == 0, rc == 0 ? NULL : err);
     if (have_res)
         pg_backup_result_free(&res);
     pg_disconnect(conn);
