@@ -27,6 +27,7 @@ static const struct ops_subcommand *const subcommands[] = {
     &ops_cmd_verify,
     &ops_cmd_check,
     &ops_cmd_expire,
+    &ops_cmd_metrics,
     &ops_cmd_drill,
     &ops_cmd_dump,
     &ops_cmd_put,

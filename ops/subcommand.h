@@ -46,5 +46,6 @@ extern const struct ops_subcommand ops_cmd_put;
 extern const struct ops_subcommand ops_cmd_get;
 extern const struct ops_subcommand ops_cmd_dump;
 extern const struct ops_subcommand ops_cmd_expire;
+extern const struct ops_subcommand ops_cmd_metrics;
 
 #endif
