@@ -10,9 +10,12 @@
 #include "ops_dump.h"
 
 #include "backup_info.h"
+#include "backup_time.h"
 #include "catalog.h"
+#include "checksum.h"
 #include "clock.h"
 #include "log.h"
+#include "ops_metrics.h"
 #include "progress.h"
 #include "retention.h"
 #include "wal.h"
@@ -21,6 +24,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct failure
 {
@@ -44,10 +48,22 @@ struct job
     uint64_t    segno;
 };
 
+/* --since: on timeline tl, the segments from `from` on are read */
+struct since_tl
+{
+    uint32_t    timeline;
+    uint64_t    from;
+};
+
 struct verify
 {
     struct repo *repo;
     struct ops_view *v;
+    const struct ops_verify_options *o;
+    int         newest;             /* the newest complete backup, or -1 */
+    struct since_tl *since;         /* with o->since */
+    size_t      nsince;
+    uint64_t    skipped;            /* left unread by since or sample */
     int         only;               /* backup index, or -1 for all */
     uint64_t    wal_from;           /* with only: first segment wanted */
     uint32_t    wal_tl;
@@ -65,6 +81,32 @@ struct verify
     size_t      nfails, capfails;
     struct ws_err fatal;            /* an error that is no object's fault (out of memory) */
 };
+
+static bool
+sampling(const struct verify *s)
+{
+    return s->o->sample_pct > 0 && s->o->sample_pct < 100;
+}
+
+/* --sample: true if key is in the sample (the seed's hash of the key below PCT %). */
+static bool
+picked(const struct verify *s, const char *key)
+{
+    return !sampling(s) ||
+        xxh64(key, strlen(key), s->o->seed) % 10000 < (uint64_t) s->o->sample_pct * 100;
+}
+
+/* --since: the first segment of tl to read (UINT64_MAX: none). */
+static uint64_t
+since_from(const struct verify *s, uint32_t tl)
+{
+    if (!s->o->since)
+        return 0;
+    for (size_t i = 0; i < s->nsince; i++)
+        if (s->since[i].timeline == tl)
+            return s->since[i].from;
+    return UINT64_MAX;
+}
 
 /* The next object to read, under v->lock; false when there is none. */
 static bool
@@ -104,6 +146,13 @@ next_job(struct verify *s, struct job *j)
             {
                 j->expect = &b->objects[s->oi];
                 backup_key(b->id, j->expect->name, j->key, sizeof(j->key), &e);
+                if ((s->o->since && b->start_time_us < s->o->since_us) ||
+                    (s->bi != s->newest && !picked(s, j->key)))
+                {
+                    s->oi++;
+                    s->skipped++;
+                    continue;
+                }
             }
             s->oi++;
             return true;
@@ -131,8 +180,23 @@ next_job(struct verify *s, struct job *j)
                 s->seg = s->wal_from;
             if (s->seg > r->last)
                 continue;
+            if (s->seg < since_from(s, r->timeline))
+            {
+                uint64_t    to = since_from(s, r->timeline);
+
+                to = to > r->last ? r->last + 1 : to;
+                s->skipped += to - s->seg;
+                s->seg = to;
+                continue;
+            }
             ops_segment_name(v, r->timeline, s->seg, name);
             wal_repo_key(name, j->key, sizeof(j->key));
+            if (!picked(s, j->key))
+            {
+                s->seg++;
+                s->skipped++;
+                continue;
+            }
             j->segment = true;
             j->timeline = r->timeline;
             j->segno = s->seg++;
@@ -388,6 +452,39 @@ verify_dumps(struct repo *repo, const struct ops_view *v, FILE *out,
     return 0;
 }
 
+/* --since: per timeline, the lowest segment stored at or after the time. */
+static int
+on_since_key(const char *key, const struct repo_stat *st, void *arg, struct ws_err *err)
+{
+    struct verify *s = arg;
+    const char *base = strrchr(key, '/');
+    struct wal_name w;
+    uint64_t    segno;
+    size_t      i;
+
+    /* the listing gives whole seconds: a segment stored in TIME's second is read */
+    if (st->mtime < s->o->since_us / 1000000 ||
+        wal_parse(base != NULL ? base + 1 : key, s->v->seg_size, &w) < 0 ||
+        w.kind != WAL_KIND_SEGMENT)
+        return 0;
+    segno = wal_segno(&w, s->v->seg_size);
+    for (i = 0; i < s->nsince; i++)
+        if (s->since[i].timeline == w.timeline)
+            break;
+    if (i == s->nsince)
+    {
+        struct since_tl *p = realloc(s->since, (s->nsince + 1) * sizeof(*p));
+
+        if (p == NULL)
+            return err_set(err, WS_EINTERNAL, "out of memory");
+        s->since = p;
+        s->since[s->nsince++] = (struct since_tl) {w.timeline, segno};
+    }
+    else if (segno < s->since[i].from)
+        s->since[i].from = segno;
+    return 0;
+}
+
 int
 ops_verify_view(struct repo *repo, struct ops_view *v, const struct ops_verify_options *o,
                 FILE *out, struct ops_verify_result *res, struct ws_err *err)
@@ -405,9 +502,26 @@ ops_verify_view(struct repo *repo, struct ops_view *v, const struct ops_verify_o
     memset(&s, 0, sizeof(s));
     s.repo = repo;
     s.v = v;
+    s.o = o;
     s.only = -1;
     s.oi = -1;
+    s.newest = -1;
     s.fatal = (struct ws_err) WS_ERR_INIT;
+    for (int i = 0; i < v->nbackups; i++)
+        if (v->backups[i].complete && !v->backups[i].unreadable)
+            s.newest = i;       /* oldest first */
+    if (o->backup_id != NULL && (o->since || sampling(&s)))
+    {
+        err_set(err, WS_ECONFIG, "--backup cannot be combined with --since or --sample");
+        err_hint(err, "--backup reads all of one backup; --since and --sample narrow "
+                 "the whole repository.");
+        return -1;
+    }
+    if (o->since && repo_list(repo, CATALOG_WAL_PREFIX, on_since_key, &s, err) < 0)
+    {
+        free(s.since);
+        return -1;
+    }
     if (o->backup_id != NULL)
     {
         uint64_t    stop;
@@ -432,7 +546,10 @@ ops_verify_view(struct repo *repo, struct ops_view *v, const struct ops_verify_o
             ops_segment_of(v, v->backups[s.only].stop_wal, &s.wal_tl, &stop);
     }
     if (pthread_mutex_init(&s.lock, NULL) != 0)
+    {
+        free(s.since);
         return err_set(err, WS_EINTERNAL, "could not create a mutex");
+    }
     th = calloc((size_t) jobs, sizeof(*th));
     if (th == NULL)
     {
@@ -457,9 +574,24 @@ ops_verify_view(struct repo *repo, struct ops_view *v, const struct ops_verify_o
 
     res->objects = s.objects;
     res->stored = s.stored;
+    res->skipped = s.skipped;
+    res->seconds = clock_now_s() - t0;
     progress_bytes(s.stored, size, sizeof(size));
     fprintf(out, "verified %" PRIu64 " objects (%s stored) of repository \"%s\" in %.1f s\n",
-            s.objects, size, repo_location(repo), clock_now_s() - t0);
+            s.objects, size, repo_location(repo), res->seconds);
+    if (o->since || sampling(&s))
+    {
+        char        since[64] = "";
+
+        if (o->since)
+            backup_time_format(o->since_us, since, sizeof(since));
+        fprintf(out, "left unread: %" PRIu64 " objects (", s.skipped);
+        if (o->since)
+            fprintf(out, "--since %s%s", since, sampling(&s) ? ", " : "");
+        if (sampling(&s))
+            fprintf(out, "--sample %d%% --seed %" PRIu64, o->sample_pct, o->seed);
+        fprintf(out, ")\n");
+    }
 
     /* damage: each object by key; a damaged segment is a missing one from here on */
     if (s.nfails > 1)           /* qsort(NULL, 0) is undefined (UBSan stops verify) */
@@ -592,9 +724,62 @@ out:
         free(s.fails[i].cause);
     }
     free(s.fails);
+    free(s.since);
     free(th);
     pthread_mutex_destroy(&s.lock);
     return rc;
+}
+
+/*
+ * The last sound run's time from the previous state/verify (0: none, or
+ * unreadable: a damaged state object must not stop a verification).
+ */
+static int64_t
+previous_success(struct repo *repo)
+{
+    char       *text = NULL;
+    size_t      len;
+    struct ws_err e = WS_ERR_INIT;
+    struct ops_metrics_state st;
+    int64_t     t = 0;
+
+    if (repo_get_buffer(repo, OPS_METRICS_VERIFY_KEY, OPS_METRICS_STATE_MAX, "state object",
+                        &text, &len, &e) == 0 &&
+        ops_metrics_parse_state(text, len, OPS_METRICS_VERIFY_KEY, &st, &e) == 0 &&
+        st.have_last_success)
+        t = st.last_success_time;
+    free(text);
+    return t;
+}
+
+static void
+record_result(struct repo *repo, const struct ops_verify_options *o,
+              const struct ops_verify_result *res)
+{
+    bool        sound = res->damaged == 0 && res->gaps == 0;
+    bool        sample = o->sample_pct > 0 && o->sample_pct < 100;
+    int64_t     now = (int64_t) time(NULL);
+    int64_t     last = sound ? now : previous_success(repo);
+    char        text[512], last_text[32] = "";
+    struct repo_put p;
+    struct ws_err e = WS_ERR_INIT;
+    int         n;
+
+    if (last > 0)
+        snprintf(last_text, sizeof(last_text), "%" PRId64, last);
+    n = snprintf(text, sizeof(text),
+                 "# walship verify's last run (docs/walship.md, walship metrics)\n"
+                 "time = %" PRId64 "\nresult = %s\nscope = %s\nobjects = %" PRIu64 "\n"
+                 "skipped = %" PRIu64 "\ndamaged = %" PRIu64 "\ngaps = %" PRIu64 "\n"
+                 "duration_seconds = %.3f\nlast_success_time = %s\n",
+                 now, res->damaged ? "damaged" : res->gaps ? "gap" : "sound",
+                 o->backup_id ? "backup" : o->since && sample ? "since+sample" :
+                 o->since ? "since" : sample ? "sample" : "all",
+                 res->objects, res->skipped, res->damaged, res->gaps, res->seconds, last_text);
+    repo_put_init(&p, NULL);
+    p.mode = REPO_REPLACE;
+    if (repo_put_buffer(repo, OPS_METRICS_VERIFY_KEY, &p, text, (size_t) n, NULL, &e) < 0)
+        log_warning("could not record the result in \"%s\": %s", OPS_METRICS_VERIFY_KEY, e.msg);
 }
 
 int
@@ -613,6 +798,8 @@ ops_verify_run(const struct cfg *cfg, const struct ops_verify_options *o, FILE *
         ops_list_retention(cfg, &v, clock_wall_us());
         rc = ops_verify_view(repo, &v, o, out, res, err);
     }
+    if (rc == 0 && o->record)
+        record_result(repo, o, res);
     ops_view_free(&v);
     repo_close(repo);
     return rc;
