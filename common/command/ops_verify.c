@@ -115,10 +115,11 @@ next_job(struct verify *s, struct job *j)
     struct ops_view *v = s->v;
     struct ws_err e = WS_ERR_INIT;
 
-    memset(j, 0, sizeof(*j));
-    j->backup = -1;
     while (s->phase < 3)
     {
+        /* afresh each turn: an object skipped by --since or --sample leaves nothing behind */
+        memset(j, 0, sizeof(*j));
+        j->backup = -1;
         if (s->phase == 0)
         {
             const struct backup_info *b;
