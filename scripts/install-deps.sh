@@ -36,7 +36,10 @@ if $with_test; then
     apt-get install -y -q --no-install-recommends \
         xxd curl bc strace python3 \
         radosgw ceph-mon ceph-osd \
-        docker.io debootstrap systemd
+        docker.io debootstrap systemd \
+        prometheus pgbackrest
+    # prometheus: promtool checks walship metrics' output (t_ops_metrics.sh);
+    # pgbackrest: the peer bench/ measures walship against.
     # Node.js runs the S3 test server (s3rver) and the suite's SigV4-verifying,
     # fault-injecting proxy; the machine image usually has it already.
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -210,5 +210,15 @@ metrics
 check "err_has 'state/drill'" "a damaged state/drill is a warning naming it"
 is walship_drill_last_success_timestamp absent
 
+info "the alert rules of docs/operations.md"
+if [ -n "$PROMTOOL" ]; then
+    sed -n '/^# \/etc\/prometheus\/rules\/walship.rules.yml/,/^```/p' \
+        "$(dirname "$0")/../../docs/operations.md" | sed '$d' > "$T/walship.rules.yml"
+    check "[ -s '$T/walship.rules.yml' ] && '$PROMTOOL' check rules '$T/walship.rules.yml' > '$T/rules.out' 2>&1" \
+        "promtool check rules accepts them ($(tail -c 300 "$T/rules.out" 2>/dev/null))"
+else
+    info "promtool not found: the rules are not checked"
+fi
+
 pg_stop "$SRC"
 ws_summary
