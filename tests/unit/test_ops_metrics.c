@@ -4,8 +4,9 @@
  * escaped, a family or a series given twice refused, values written
  * exactly), the series of a synthetic repository state (names, types, the
  * runbook's four, windows per timeline, absent verify and drill), the
- * state objects' parser, the backup attempt keys (backup_record.h), and
- * gathering the counters from records in a filesystem repository.
+ * state objects' parser, the backup attempt keys (backup_record.h),
+ * gathering the counters from records in a filesystem repository, and what
+ * walship verify --since and --sample read (ops_verify.h).
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -18,14 +19,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "backup_info.h"
 #include "backup_record.h"
 #include "cfg.h"
+#include "checksum.h"
 #include "harness.h"
 #include "log.h"
 #include "ops_metrics.h"
+#include "ops_verify.h"
 #include "repo.h"
+#include "wal.h"
 
 static char scratch[64];
 static char repo_dir[PATH_MAX];
@@ -392,4 +398,158 @@ Test(ops_metrics, run_writes_a_file_atomically)
     snprintf(out, sizeof(out), "%s/no/such/dir/walship.prom", scratch);
     cr_assert_eq(ops_metrics_run(&cfg, out, NULL, &err), -1);
     cr_assert(strstr(err.msg, "no/such/dir") != NULL, "%s", err.msg);
+}
+
+/* ---- verify --since and --sample (ops_verify.h) ---------------------------------- */
+
+#define SEG (16u * 1024 * 1024)
+#define NOW_S ((int64_t) time(NULL))
+
+/* A WAL segment object tl 1, segno s; its file's mtime set to mtime. */
+static void
+put_segment(struct repo *r, uint64_t s, int64_t mtime, char *key_out, size_t len)
+{
+    struct ws_err err = WS_ERR_INIT;
+    struct repo_put p;
+    char        name[32], path[PATH_MAX + 20 * REPO_KEY_MAX];
+    struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+
+    wal_segment_name(name, sizeof(name), 1, s, SEG);
+    cr_assert_eq(wal_repo_key(name, key_out, len), 0);
+    repo_put_init(&p, NULL);
+    cr_assert_eq(repo_put_buffer(r, key_out, &p, name, strlen(name), NULL, &err), 0, "%s",
+                 err.msg);
+    snprintf(path, sizeof(path), "%s/%s", repo_dir, key_out);
+    cr_assert_eq(utimensat(AT_FDCWD, path, ts, 0), 0, "%s", strerror(errno));
+}
+
+/* A complete backup started at start (unix s), WAL segment wal, with nparts parts. */
+static void
+put_backup(struct repo *r, int64_t start, uint64_t wal, int nparts, char keys[][REPO_KEY_MAX])
+{
+    struct ws_err err = WS_ERR_INIT;
+    struct backup_info b;
+    struct repo_put p;
+
+    memset(&b, 0, sizeof(b));
+    b.format = BACKUP_INFO_FORMAT;
+    backup_id_format(start, b.id);
+    snprintf(b.label, sizeof(b.label), "t");
+    b.complete = true;
+    b.system_identifier = 7301234567890123456ULL;
+    b.pg_version = 150018;
+    b.timeline = b.start_timeline = 1;
+    b.start_lsn = wal * SEG + 40;
+    b.stop_lsn = wal * SEG + 400;
+    wal_segment_name(b.start_wal, sizeof(b.start_wal), 1, wal, SEG);
+    wal_segment_name(b.stop_wal, sizeof(b.stop_wal), 1, wal, SEG);
+    b.start_time_us = start * 1000000;
+    b.stop_time_us = b.wal_time_us = (start + 10) * 1000000;
+    strcpy(b.compression, "none");
+    strcpy(b.encryption, "none");
+    repo_put_init(&p, NULL);
+    for (int i = 0; i < nparts; i++)
+    {
+        struct backup_object o;
+        struct repo_object ro;
+        char        text[64];
+
+        memset(&o, 0, sizeof(o));
+        snprintf(o.name, sizeof(o.name), "base.tar.%d", i);
+        o.part = (uint32_t) i;
+        snprintf(text, sizeof(text), "part %d of %s", i, b.id);
+        cr_assert_eq(backup_key(b.id, o.name, keys[i], REPO_KEY_MAX, &err), 0);
+        cr_assert_eq(repo_put_buffer(r, keys[i], &p, text, strlen(text), &ro, &err), 0, "%s",
+                     err.msg);
+        o.size = ro.size;
+        o.stored = ro.stored;
+        o.xxh64 = ro.xxh64;
+        b.size += o.size;
+        b.stored += o.stored;
+        cr_assert_eq(backup_info_add_object(&b, &o, &err), 0);
+    }
+    cr_assert_eq(backup_info_store(r, &b, &err), 0, "%s", err.msg);
+    backup_info_free(&b);
+}
+
+static bool
+in_sample(const char *key, uint64_t seed, int pct)
+{
+    return xxh64(key, strlen(key), seed) % 10000 < (uint64_t) pct * 100;
+}
+
+static void
+run_verify(struct repo *r, const struct ops_verify_options *o, struct ops_verify_result *res)
+{
+    struct ws_err err = WS_ERR_INIT;
+    struct ops_view v;
+    FILE       *out = fopen("/dev/null", "w");
+
+    cr_assert_eq(ops_view_load(r, &v, &err), 0, "%s", err.msg);
+    cr_assert_eq(ops_verify_view(r, &v, o, out, res, &err), 0, "%s", err.msg);
+    fclose(out);
+    ops_view_free(&v);
+}
+
+Test(ops_metrics, verify_since_and_sample_pick_what_they_promise)
+{
+    struct repo *r = make_repo();
+    char        seg[20][REPO_KEY_MAX], old_parts[3][REPO_KEY_MAX], new_parts[3][REPO_KEY_MAX];
+    int64_t     now = NOW_S;
+    struct ops_verify_options o = {.jobs = 2};
+    struct ops_verify_result res, res2;
+    uint64_t    want;
+
+    /* segments 1..14 stored a day ago, 15..20 now; a backup at each time */
+    for (int s = 1; s <= 20; s++)
+        put_segment(r, (uint64_t) s, s <= 14 ? now - 86400 : now, seg[s - 1], REPO_KEY_MAX);
+    put_backup(r, now - 86400 - 100, 2, 3, old_parts);
+    put_backup(r, now - 100, 16, 3, new_parts);
+
+    run_verify(r, &o, &res);
+    cr_assert_eq(res.objects, 2 + 6 + 20, "everything: %llu", (unsigned long long) res.objects);
+    cr_assert_eq(res.skipped, 0);
+    cr_assert_eq(res.damaged + res.gaps, 0);
+
+    /* --since an hour ago: the new backup, segments 15..20, both descriptors */
+    o.since = true;
+    o.since_us = (now - 3600) * 1000000;
+    run_verify(r, &o, &res);
+    cr_assert_eq(res.objects, 2 + 3 + 6, "%llu", (unsigned long long) res.objects);
+    cr_assert_eq(res.skipped, 3 + 14, "%llu", (unsigned long long) res.skipped);
+    o.since_us = (now + 3600) * 1000000;
+    run_verify(r, &o, &res);
+    cr_assert_eq(res.objects, 2, "nothing since the future but the descriptors");
+    o.since = false;
+
+    /* --sample 40 --seed 11: segments and old parts by hash, the newest backup whole */
+    o.sample_pct = 40;
+    o.seed = 11;
+    want = 2 + 3;
+    for (int i = 0; i < 20; i++)
+        want += in_sample(seg[i], 11, 40);
+    for (int i = 0; i < 3; i++)
+        want += in_sample(old_parts[i], 11, 40);
+    run_verify(r, &o, &res);
+    cr_assert_eq(res.objects, want, "%llu, want %llu", (unsigned long long) res.objects,
+                 (unsigned long long) want);
+    cr_assert_eq(res.objects + res.skipped, 28);
+    cr_assert(res.objects < 28, "a 40 %% sample reads less");
+    run_verify(r, &o, &res2);
+    cr_assert_eq(res2.objects, res.objects, "the same seed, the same sample");
+
+    /* --backup with --sample: refused */
+    {
+        struct ws_err err = WS_ERR_INIT;
+        struct ops_view v;
+        FILE       *out = fopen("/dev/null", "w");
+        struct ops_verify_options ob = {.jobs = 1, .sample_pct = 10, .backup_id = "x"};
+
+        cr_assert_eq(ops_view_load(r, &v, &err), 0);
+        cr_assert_eq(ops_verify_view(r, &v, &ob, out, &res, &err), -1);
+        cr_assert_eq(err.code, WS_ECONFIG);
+        fclose(out);
+        ops_view_free(&v);
+    }
+    repo_close(r);
 }
