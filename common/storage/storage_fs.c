@@ -322,7 +322,6 @@ list_dir(struct storage_fs *fs, const char *rel, const char *prefix, storage_lis
     while ((de = readdir(d)) != NULL)
     {
         char        key[STORAGE_KEY_MAX];
-        char        full[PATH_MAX];
         struct stat sb;
         size_t      klen;
 
@@ -335,8 +334,8 @@ list_dir(struct storage_fs *fs, const char *rel, const char *prefix, storage_lis
         /* prune: descend only where the prefix can still match */
         if (strncmp(key, prefix, klen < strlen(prefix) ? klen : strlen(prefix)) != 0)
             continue;
-        if (snprintf(full, sizeof(full), "%s/%s", fs->root, key) >= (int) sizeof(full) ||
-            lstat(full, &sb) < 0)
+        /* relative to the open directory: no walk of the whole path per entry */
+        if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
             continue;           /* removed meanwhile */
         if (S_ISDIR(sb.st_mode))
             rc = list_dir(fs, key, prefix, cb, arg, err);
