@@ -155,8 +155,14 @@ PBV_S3=(pgbackrest --config="$T/pgbr-s3.conf" --stanza=bench verify)
 "${WSV_FS[@]}" -j 4 > "$T/out/wsv.out" 2>&1 || { cat "$T/out/wsv.out" >&2; exit 1; }
 grep '^verified' "$T/out/wsv.out"
 "${WSV_S3[@]}" -j 4 > "$T/out/wsv3.out" 2>&1 || { cat "$T/out/wsv3.out" >&2; exit 1; }
-"${PBV_FS[@]}" > "$T/out/pbv.out" 2>&1 || { cat "$T/out/pbv.out" >&2; exit 1; }
-"${PBV_S3[@]}" > "$T/out/pbv3.out" 2>&1 || { cat "$T/out/pbv3.out" >&2; exit 1; }
+grep '^verified' "$T/out/wsv3.out"
+# what pgbackrest verify checked (its detail lines), so that both are seen to read everything
+"${PBV_FS[@]}" --log-level-console=detail > "$T/out/pbv.out" 2>&1 || { cat "$T/out/pbv.out" >&2; exit 1; }
+"${PBV_S3[@]}" --log-level-console=detail > "$T/out/pbv3.out" 2>&1 || { cat "$T/out/pbv3.out" >&2; exit 1; }
+for f in pbv pbv3; do
+    echo "   pgbackrest verify ($f): $(grep -Eio '(checked|valid|missing|checksum invalid|total)[^:,]*: [0-9]+' "$T/out/$f.out" | tr '\n' ';' || true)"
+    grep -E 'DETAIL|INFO' "$T/out/$f.out" | cut -c 1-300 | head -n 8 || true
+done
 echo "== verify: $ROUNDS round(s), interleaved"
 for ((r = 1; r <= ROUNDS; r++)); do
     for j in 1 4; do
