@@ -715,7 +715,8 @@ ops_metrics_gather(struct repo *repo, struct ops_metrics_data *d, struct ws_err 
         goto out;
     d->objects = l.objects;
     d->bytes = l.bytes;
-    qsort(l.attempts, l.n, sizeof(*l.attempts), by_name);
+    if (l.n > 0)                /* qsort(NULL, 0) is undefined */
+        qsort(l.attempts, l.n, sizeof(*l.attempts), by_name);
     for (size_t i = 0; i < l.n;)
     {
         int         best = l.attempts[i].outcome;
