@@ -13,6 +13,13 @@
 
 static const char *log_progname = "walship";
 static enum log_level log_level_cur = LOG_LEVEL_INFO;
+static log_sink_fn log_sink = NULL;
+
+void
+log_set_sink(log_sink_fn sink)
+{
+    log_sink = sink;
+}
 
 void
 log_init(const char *progname, enum log_level level)
@@ -63,11 +70,17 @@ log_level_name(enum log_level level)
 }
 
 static void
-emit(const char *tag, const char *fmt, va_list ap)
+emit(enum log_kind kind, const char *tag, const char *fmt, va_list ap)
 {
     char        line[2048];
     int         n;
 
+    if (log_sink != NULL)
+    {
+        vsnprintf(line, sizeof(line), fmt, ap);
+        log_sink(kind, line);
+        return;
+    }
     n = snprintf(line, sizeof(line), "%s: %s", log_progname, tag);
     if (n < 0 || (size_t) n >= sizeof(line))
         return;
@@ -78,7 +91,7 @@ emit(const char *tag, const char *fmt, va_list ap)
     fputs(line, stderr);
 }
 
-#define LOG_FN(fname, lvl, tag) \
+#define LOG_FN(fname, lvl, kind, tag) \
 void \
 fname(const char *fmt, ...) \
 { \
@@ -86,16 +99,16 @@ fname(const char *fmt, ...) \
     if (log_level_cur < (lvl)) \
         return; \
     va_start(ap, fmt); \
-    emit(tag, fmt, ap); \
+    emit(kind, tag, fmt, ap); \
     va_end(ap); \
 }
 
-LOG_FN(log_error, LOG_LEVEL_ERROR, "error: ")
-LOG_FN(log_warning, LOG_LEVEL_WARNING, "warning: ")
-LOG_FN(log_info, LOG_LEVEL_INFO, "")
-LOG_FN(log_debug, LOG_LEVEL_DEBUG, "debug: ")
-LOG_FN(log_detail, LOG_LEVEL_ERROR, "detail: ")
-LOG_FN(log_hint, LOG_LEVEL_ERROR, "hint: ")
+LOG_FN(log_error, LOG_LEVEL_ERROR, LOG_KIND_ERROR, "error: ")
+LOG_FN(log_warning, LOG_LEVEL_WARNING, LOG_KIND_WARNING, "warning: ")
+LOG_FN(log_info, LOG_LEVEL_INFO, LOG_KIND_INFO, "")
+LOG_FN(log_debug, LOG_LEVEL_DEBUG, LOG_KIND_DEBUG, "debug: ")
+LOG_FN(log_detail, LOG_LEVEL_ERROR, LOG_KIND_DETAIL, "detail: ")
+LOG_FN(log_hint, LOG_LEVEL_ERROR, LOG_KIND_HINT, "hint: ")
 
 void
 log_err_at(enum log_level level, const struct ws_err *err)

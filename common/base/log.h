@@ -23,6 +23,26 @@ enum log_level
     LOG_LEVEL_DEBUG = 3
 };
 
+/* What a line is, for a sink: the level it was logged at, or its detail/hint line. */
+enum log_kind
+{
+    LOG_KIND_ERROR = 0,
+    LOG_KIND_WARNING,
+    LOG_KIND_INFO,
+    LOG_KIND_DEBUG,
+    LOG_KIND_DETAIL,
+    LOG_KIND_HINT
+};
+
+/*
+ * Where lines go instead of stderr (the archive module hands them to the
+ * server's ereport); NULL restores stderr.  The sink gets the message
+ * without program name or tag, after the level filter, from whichever
+ * thread logged it.  Set once, before any thread starts.
+ */
+typedef void (*log_sink_fn) (enum log_kind kind, const char *msg);
+void        log_set_sink(log_sink_fn sink);
+
 void        log_init(const char *progname, enum log_level level);
 void        log_set_level(enum log_level level);
 enum log_level log_get_level(void);

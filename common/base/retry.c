@@ -9,6 +9,33 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+static bool (*retry_pending) (void) = NULL;
+
+void
+retry_set_interrupt(bool (*pending) (void))
+{
+    retry_pending = pending;
+}
+
+bool
+retry_interrupted(void)
+{
+    return retry_pending != NULL && retry_pending();
+}
+
+void
+retry_sleep_ms(long ms)
+{
+    /* in slices, so that a stop request ends the wait within 100 ms */
+    while (ms > 0 && !retry_interrupted())
+    {
+        long        slice = ms < 100 ? ms : 100;
+
+        clock_sleep_ms(slice);
+        ms -= slice;
+    }
+}
+
 /* xorshift64*: plenty for spreading waits, and its state is the caller's. */
 static unsigned
 next_random(struct retry *r)
@@ -84,7 +111,7 @@ retry_next(struct retry *r, long retry_after_ms, long *wait_ms)
     long        wait;
 
     *wait_ms = 0;
-    if (r->retries >= p->max_retries)
+    if (r->retries >= p->max_retries || retry_interrupted())
         return false;
     wait = retry_wait_ms(retry_backoff_ms(p, r->retries), next_random(r), retry_after_ms,
                          p->cap_ms);

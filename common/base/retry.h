@@ -57,6 +57,21 @@ struct retry
     uint64_t    rng;            /* jitter state, never 0 */
 };
 
+/*
+ * A process-wide "stop retrying" check, for a process that lives long and
+ * is asked to stop by a signal it does not own (the archive module: the
+ * archiver's SIGTERM sets a flag of PostgreSQL's).  Once pending() answers
+ * true, retry_next() grants no more retries, retry_sleep_ms() returns early
+ * and the S3 driver abandons a request in flight (WS_EINTERRUPTED).
+ * pending is called from any thread, often: it must only read a flag.
+ * NULL (the default) is "never".  Set it before any thread starts.
+ */
+void        retry_set_interrupt(bool (*pending) (void));
+bool        retry_interrupted(void);
+
+/* Sleep ms milliseconds, or less once retry_interrupted(). */
+void        retry_sleep_ms(long ms);
+
 /* Start an operation under policy p (copied), seeding the jitter from getrandom(2). */
 void        retry_begin(struct retry *r, const struct retry_policy *p);
 

@@ -21,6 +21,7 @@
 #define _GNU_SOURCE     /* strptime, timegm */
 #include "s3_http.h"
 #include "clock.h"
+#include "retry.h"
 #include "s3_xml.h"
 
 #include <openssl/crypto.h>
@@ -330,6 +331,8 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 
     (void) dltotal;
     (void) ultotal;
+    if (retry_interrupted())
+        return 1;               /* CURLE_ABORTED_BY_CALLBACK: the process is asked to stop */
     if (dlnow != x->last_dl || ulnow != x->last_ul || x->last_move_ms == 0)
     {
         x->last_dl = dlnow;

@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "log.h"
 #include "s3_xml.h"
+#include "retry.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -292,6 +293,8 @@ storage_s3_request(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
         }
         if (ar == ATTEMPT_FAIL)
             goto out;
+        if (retry_interrupted())
+            break;
         if (!retry_next(&rt, r->retry_after_ms, &wait))
         {
             err_prefix(err, "giving up after %d attempts", attempt);
@@ -299,8 +302,13 @@ storage_s3_request(struct storage_s3 *s, struct s3_req *r, struct ws_err *err)
         }
         log_warning("%s (attempt %d of %d, retrying in %ld ms)", err->msg, attempt,
                     s->max_retries + 1, wait);
-        clock_sleep_ms(wait);
+        retry_sleep_ms(wait);
+        if (retry_interrupted())
+            break;
     }
+    /* asked to stop (retry_set_interrupt): no further attempt */
+    err_prefix(err, "interrupted after %d attempts", retry_attempts(&rt));
+    err->code = WS_EINTERRUPTED;
 out:
     OPENSSL_cleanse(&cred, sizeof(cred));
     s3_http_handle_put(&s->http, h);
