@@ -361,9 +361,14 @@ try_mount_tmpfs() {
 # REST, REPO, WS_CONF, TARGET and MARKER set (both servers stopped).
 # Another kind of repository (e.g. s3://...): set PITR_REPO to it and define
 # pitr_check_repo LAST_WAL_NAME, which replaces the filesystem checks of the
-# repository's contents.
+# repository's contents.  Another way of archiving (the archive module): set
+# PITR_ARCHIVE_CONF to an array name whose postgresql.conf lines replace the
+# archive_command line (the configuration is $T/walship.conf), and PITR_ARCHIVED_LOG to the
+# server log text that precedes the archived name ("walship-archive: archived").
 pitr_flow() {
     local sock last snap snap3 got got3 log rlog nrestored objdir l
+    local -a archive_conf
+    local archived_log=${PITR_ARCHIVED_LOG:-walship-archive: archived}
 
     REPO=${PITR_REPO:-$T/repo}
     WS_CONF=$T/walship.conf
@@ -380,9 +385,14 @@ pitr_flow() {
     } > "$WS_CONF"
     chmod 600 "$WS_CONF" && give_pg "$WS_CONF"
 
-    info "source cluster: archive_command = walship-archive, config: $*"
-    pg_init "$SRC" "archive_mode = on" \
-        "archive_command = '$WS_ARCHIVE --config=$WS_CONF %p %f'"
+    if [ -n "${PITR_ARCHIVE_CONF:-}" ]; then
+        local -n _pitr_conf=$PITR_ARCHIVE_CONF
+        archive_conf=("${_pitr_conf[@]}")
+    else
+        archive_conf=("archive_command = '$WS_ARCHIVE --config=$WS_CONF %p %f'")
+    fi
+    info "source cluster: ${archive_conf[*]}, config: $*"
+    pg_init "$SRC" "archive_mode = on" "${archive_conf[@]}"
     pg_start "$SRC"
     sock=$(pg_sockdir "$SRC")
     log=$(pg_logfile "$SRC")
@@ -437,8 +447,8 @@ pitr_flow() {
         check "[ -f '$REPO/walship.repo' ] && [ -s '$objdir/$last' ]" \
             "repository has walship.repo and object wal/00000001/0000000100000000/$last"
     fi
-    check "grep -q 'walship-archive: archived \"$last\"' '$log'" \
-        "server log has walship-archive's line for $last"
+    check "grep -q '$archived_log \"$last\"' '$log'" \
+        "server log has the line '$archived_log \"$last\"'"
     if [ -z "${PITR_REPO:-}" ]; then
         check "[ -z \"\$(dotfiles '$REPO')\" ]" "no temporary files left in the repository"
     fi
