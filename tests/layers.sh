@@ -33,6 +33,9 @@ FLOOR_OF[version.h]=base        # generated from base/version.h.in
 for f in ops/*.h; do            # the operator tool's own headers, for its files only
     FLOOR_OF[$(basename "$f")]=exe
 done
+for f in archive/*.h; do
+    FLOOR_OF[$(basename "$f")]=exe  # the archive module's seam (module_bridge.h)
+done
 
 bad=0
 files=0
@@ -57,8 +60,25 @@ for f in common/*/*.c common/*/*.h; do
     g=${f#common/}
     check_file "$f" "${g%%/*}"
 done
+# archive/module.c is the archive module's PostgreSQL side: it includes the
+# server's headers and, of ours, only the seam (module_bridge.h), so that no
+# walship name meets PostgreSQL's macros.
+check_pg_side() {
+    local file=$1 inc
+    files=$((files + 1))
+    while read -r inc; do
+        if [ -n "${FLOOR_OF[$inc]:-}" ] && [ "${FLOOR_OF[$inc]}" != exe ]; then
+            echo "layers: $file (PostgreSQL side) includes walship's \"$inc\": use module_bridge.h"
+            bad=1
+        fi
+    done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$file")
+}
 for f in archive/*.c restore/*.c basebackup/*.c ops/*.c; do
-    check_file "$f" exe
+    if [ "$f" = archive/module.c ]; then
+        check_pg_side "$f"
+    else
+        check_file "$f" exe
+    fi
 done
 [ "$files" -gt 40 ] || { echo "layers: only $files files found"; exit 1; }
 if [ "$bad" -ne 0 ]; then
