@@ -1,8 +1,8 @@
 /*
  * test_retry.c — the one retry policy (retry.c) and the clock (clock.c):
  * the backoff sequence and its cap, the jitter's range, how Retry-After
- * takes precedence, the attempt count and the deadline, and a sleep that a
- * signal does not cut short.
+ * takes precedence, the attempt count and the deadline, a sleep that a
+ * signal does not cut short, and the stop check that ends retries and waits.
  */
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -228,4 +228,41 @@ Test(retry, sleep_survives_signals)
     clock_sleep_ms(0);
     clock_sleep_ms(-5);
     cr_assert_lt(clock_now_s() - t0, 0.05);
+}
+
+/* ---- the stop check (retry_set_interrupt) -------------------------------------- */
+
+static volatile bool stop_flag;
+
+static bool
+stop_pending(void)
+{
+    return stop_flag;
+}
+
+Test(retry, interrupt_ends_retries_and_waits)
+{
+    struct retry r;
+    long        wait;
+    int64_t     t0;
+
+    cr_assert(!retry_interrupted(), "no check installed: never interrupted");
+    retry_set_interrupt(stop_pending);
+    stop_flag = false;
+    retry_begin(&r, &s3_default);
+    cr_assert(retry_next(&r, 0, &wait), "a retry is granted while nothing is pending");
+    stop_flag = true;
+    cr_assert(retry_interrupted());
+    cr_assert(!retry_next(&r, 0, &wait), "no retry once a stop is pending");
+    cr_assert_eq(wait, 0);
+    t0 = clock_now_ms();
+    retry_sleep_ms(5000);
+    cr_assert_lt(clock_now_ms() - t0, 1000, "the wait ends at once when a stop is pending");
+    stop_flag = false;
+    t0 = clock_now_ms();
+    retry_sleep_ms(250);
+    cr_assert_geq(clock_now_ms() - t0, 249, "retry_sleep_ms sleeps the whole time otherwise");
+    retry_set_interrupt(NULL);
+    stop_flag = true;
+    cr_assert(!retry_interrupted(), "NULL removes the check");
 }
