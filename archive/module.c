@@ -49,7 +49,11 @@
 
 #include "module_bridge.h"
 
+#if PG_VERSION_NUM >= 180000
+PG_MODULE_MAGIC_EXT(.name = "walship_archive", .version = WS_MODULE_VERSION);
+#else
 PG_MODULE_MAGIC;
+#endif
 
 void        _PG_init(void);
 
