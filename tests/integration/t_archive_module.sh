@@ -2,9 +2,10 @@
 # 'walship_archive') on the real PostgreSQL 15:
 #   1. the foundation's PITR acceptance flow with the module archiving
 #      instead of archive_command;
-#   2. a repository that becomes unwritable: each segment fails with a
-#      WARNING naming the cause, the archiver and the server keep running
-#      (same pids, no crash), nothing is reported archived, and archiving
+#   2. a repository that becomes unwritable, then one renamed away: each
+#      segment fails with a WARNING naming the cause, the archiver and the
+#      server keep running (same pids, no crash), nothing is reported
+#      archived, no empty repository is made in its place, and archiving
 #      resumes on its own once the repository is back;
 #   3. an S3 endpoint that refuses connections with a long retry budget:
 #      SIGTERM to the archiver ends the retries at once (WARNING
@@ -105,6 +106,29 @@ check "grep -q 'walship_archive: archived \"$stuck\"' '$log2'" "the module logge
 archiver_pid "$D2"
 check "[ '$APID' = '$apid0' ]" "still the same archiver (pid $APID)"
 check "[ -z \"\$(dotfiles '$R2')\" ]" "no temporary files left in the repository"
+
+info "the repository directory disappears (renamed away), then comes back"
+mv "$R2" "$R2.away"
+sql "$D2" "select failed_count from pg_stat_archiver"; f0=$Q
+sql "$D2" "insert into t select g from generate_series(1, 10) g"
+sql "$D2" "select pg_walfile_name(pg_switch_wal())"; gone=$Q
+for i in $(seq 300); do
+    sql "$D2" "select failed_count from pg_stat_archiver"
+    [ "$Q" -ge $((f0 + 2)) ] && break
+    sleep 0.1
+done
+check "[ '$Q' -ge $((f0 + 2)) ]" "archiving $gone fails while the repository is gone"
+# the open handle's call fails first ("could not create directory .../wal"),
+# the next one opens the repository afresh and finds it gone
+check "grep -q 'WARNING:  walship_archive: repository directory \"$R2\" is not accessible' '$log2'" \
+    "after a failure the module opens the repository afresh: not accessible"
+check "[ ! -e '$R2' ]" "the module did not create an empty repository in its place"
+mv "$R2.away" "$R2"
+sql "$D2" "select pg_walfile_name(pg_switch_wal())"; after=$Q
+wait_archived "$D2" "$after"
+check "[ -s '$objdir/$gone' ]" "$gone archived once the repository is back"
+archiver_pid "$D2"
+check "[ '$APID' = '$apid0' ]" "the same archiver throughout (pid $APID)"
 pg_stop "$D2"
 check "grep -q 'database system is shut down' '$log2'" "clean shutdown"
 
