@@ -7,6 +7,8 @@
 #      server keep running (same pids, no crash), nothing is reported
 #      archived, no empty repository is made in its place, and archiving
 #      resumes on its own once the repository is back;
+#   2b. an encrypted repository: what the module stores, walship-restore
+#      reads back byte for byte, and the passphrase is never logged;
 #   3. an S3 endpoint that refuses connections with a long retry budget:
 #      SIGTERM to the archiver ends the retries at once (WARNING
 #      "interrupted"), instead of the archiver hanging in them.
@@ -131,6 +133,38 @@ archiver_pid "$D2"
 check "[ '$APID' = '$apid0' ]" "the same archiver throughout (pid $APID)"
 pg_stop "$D2"
 check "grep -q 'database system is shut down' '$log2'" "clean shutdown"
+
+# ---- 2b. an encrypted repository: what the module stores, walship-restore reads -------
+info "part 2b: an encrypted repository (aes-256-gcm), read back by walship-restore"
+R4=$T/repo4
+C4=$T/walship4.conf
+D4=$T/src4
+PASS4="module-secret-$RANDOM$RANDOM"
+mkdir "$R4" && give_pg "$R4"
+printf '%s\n' "$PASS4" > "$T/pass4" && chmod 600 "$T/pass4" && give_pg "$T/pass4"
+printf 'repo = %s\ncompression = zstd\nencryption = aes-256-gcm\nencryption_passphrase_file = %s\n' \
+    "$R4" "$T/pass4" > "$C4"
+chmod 600 "$C4" && give_pg "$C4"
+pg_init "$D4" "archive_mode = on" "archive_library = '$MODLIB'" "walship.config = '$C4'"
+pg_start "$D4"
+log4=$(pg_logfile "$D4")
+sql "$D4" "create table t as select g, md5(g::text) m from generate_series(1, 20000) g"
+sql "$D4" "select pg_walfile_name(pg_switch_wal())"; e1=$Q
+sql "$D4" "insert into t select g, md5(g::text) from generate_series(1, 20000) g"
+sql "$D4" "select pg_walfile_name(pg_switch_wal())"; e2=$Q
+# complete once switched; copied now, before a checkpoint could recycle it
+cp "$D4/pg_wal/$e2" "$T/e2.orig" || fail "copy $e2 from pg_wal"
+wait_archived "$D4" "$e2"
+pass "module archived $e1 and $e2 encrypted"
+check "grep -q '^encryption = aes-256-gcm' '$R4/walship.repo'" "the descriptor says aes-256-gcm"
+check "grep -q 'walship_archive: archived \"$e2\": .*(zstd, aes-256-gcm)' '$log4'" \
+    "the module's line names zstd and aes-256-gcm"
+mkdir "$T/out4" && give_pg "$T/out4"
+run as_pg "$WS_RESTORE" --config="$C4" --pgdata="$D4" "$e2" "$T/out4/$e2"
+check_rc 0 "walship-restore reads $e2 back from the module's encrypted repository"
+check "cmp -s '$T/e2.orig' '$T/out4/$e2'" "restored $e2 is byte for byte the segment in pg_wal"
+check "! grep -q '$PASS4' '$log4'" "the passphrase never reaches the server log"
+pg_stop "$D4"
 
 # ---- 3. SIGTERM ends S3 retries -----------------------------------------------------
 info "part 3: an S3 endpoint that refuses, 100 retries allowed, then SIGTERM"
