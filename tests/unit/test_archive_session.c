@@ -36,6 +36,7 @@
 #define OFF_SYSID       0
 #define OFF_VERSION     8
 #define OFF_CATVERSION  12
+#define OFF_FLOAT_FORMAT 208            /* FLOATFORMAT_VALUE, 1234567.0 */
 #define OFF_BLCKSZ      216
 #define OFF_XLOG_BLCKSZ 224
 #define OFF_SEG_SIZE    228
@@ -79,6 +80,11 @@ make_pgdata(const char *dir, uint64_t sysid)
     memcpy(buf + OFF_SYSID, &sysid, sizeof(sysid));
     put32(buf, OFF_VERSION, 1300);
     put32(buf, OFF_CATVERSION, 202209061);
+    {
+        double      ff = 1234567.0;     /* pg_control's float format check */
+
+        memcpy(buf + OFF_FLOAT_FORMAT, &ff, sizeof(ff));
+    }
     put32(buf, OFF_BLCKSZ, 8192);
     put32(buf, OFF_XLOG_BLCKSZ, 8192);
     put32(buf, OFF_SEG_SIZE, SEG_SIZE);
