@@ -83,6 +83,8 @@ struct cfg_s3
     char        ca_file[CFG_MAX_VALUE];
     bool        verify_tls;                     /* default on */
     char        storage_class[64];
+    char        storage_class_monthly[64];  /* walship expire: "" = leave them */
+    char        storage_class_yearly[64];
     enum cfg_sse sse;
     char        sse_kms_key_id[512];
     uint64_t    part_size;                      /* bytes, default 16 MiB */

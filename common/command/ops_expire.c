@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "ops_expire.h"
+#include "ops_tier.h"
 #include "backup_time.h"
 #include "catalog.h"
 #include "clock.h"
@@ -668,6 +669,27 @@ say_file(struct run *r, const char *verb, const char *key)
     fprintf(r->out, "%-13s WAL file %s\n", verb, key);
 }
 
+/*
+ * The storage class a kept backup moves to: s3_storage_class_yearly for one
+ * kept as a yearly copy, s3_storage_class_monthly for one kept as a monthly
+ * copy, provided nothing that wants it readable at once (the newest, the
+ * PITR window, retain_full, daily, weekly, grace) keeps it too.  NULL: stay.
+ */
+static const char *
+tier_class(const struct cfg *cfg, unsigned tiers)
+{
+    const unsigned hot = RETENTION_FULL | RETENTION_DAILY | RETENTION_WEEKLY | RETENTION_PITR |
+        RETENTION_NEWEST | RETENTION_GRACE | RETENTION_DAMAGED;
+
+    if (tiers & hot)
+        return NULL;
+    if ((tiers & RETENTION_YEARLY) && cfg->s3.storage_class_yearly[0] != '\0')
+        return cfg->s3.storage_class_yearly;
+    if ((tiers & (RETENTION_MONTHLY | RETENTION_YEARLY)) && cfg->s3.storage_class_monthly[0] != '\0')
+        return cfg->s3.storage_class_monthly;
+    return NULL;
+}
+
 static const char *
 state_of(const struct backup_info *b)
 {
@@ -689,6 +711,8 @@ ops_expire_run(const struct cfg *cfg, const struct ops_expire_options *o, FILE *
     struct retention_policy pol;
     struct retention_item *items = NULL;
     struct retention_verdict *v = NULL;
+    int         move[OPS_EXPIRE_MOVES_MAX];    /* backups to move to a colder class */
+    int         nmove = 0;
     struct retention_plan plan;
     struct retention_span *del = NULL;
     int         ndel = 0;
@@ -819,6 +843,9 @@ ops_expire_run(const struct cfg *cfg, const struct ops_expire_options *o, FILE *
             say_backup(&r, "keep", &bs[i], v[i].tiers, state_of(&bs[i]));
             if (bs[i].complete)
                 res->kept++;
+            if (bs[i].complete && !bs[i].unreadable && tier_class(cfg, v[i].tiers) != NULL &&
+                nmove < OPS_EXPIRE_MOVES_MAX)
+                move[nmove++] = i;
             if (bs[i].unreadable)
                 res->damaged++;
             continue;
@@ -858,6 +885,24 @@ ops_expire_run(const struct cfg *cfg, const struct ops_expire_options *o, FILE *
             goto out;
         res->wal_files++;
         say_file(&r, removed, k);
+    }
+    /* monthly and yearly copies to their storage classes (docs/walship.md, "Storage tiers") */
+    for (int m = 0; m < nmove; m++)
+    {
+        const struct backup_info *b = &bs[move[m]];
+        const char *cls = tier_class(cfg, v[move[m]].tiers);
+        uint64_t    moved = 0;
+
+        if (o->dry_run)
+        {
+            if (!r.json)
+                fprintf(out, "would move %s  to storage class %s\n", b->id, cls);
+            continue;
+        }
+        if (lock_check(repo, &r.lock, true, err) < 0 ||
+            ops_tier_move(cfg, b->id, cls, r.json ? NULL : out, &moved, err) < 0)
+            goto out;
+        res->moved += moved;
     }
     if (r.json)
         fprintf(out, "%s],\n  \"kept\": %d, \"removed\": %d, \"removed_incomplete\": %d, "

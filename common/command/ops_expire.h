@@ -44,6 +44,9 @@
 #define OPS_EXPIRE_LOCK_REFRESH_S 60
 #define OPS_EXPIRE_MARKER_NAME "backup.expiring"
 
+/* the most monthly and yearly backups one run moves to their storage classes */
+#define OPS_EXPIRE_MOVES_MAX 256
+
 struct ops_expire_options
 {
     bool        dry_run;
@@ -57,6 +60,7 @@ struct ops_expire_result
     int         removed_incomplete; /* of them, incomplete */
     int         damaged;            /* backups kept because their descriptor is damaged */
     uint64_t    wal_segments;       /* WAL segments removed */
+    uint64_t    moved;              /* objects moved to s3_storage_class_monthly/yearly */
     uint64_t    wal_files;          /* .backup and .partial files removed */
     uint64_t    objects;            /* objects removed in all */
 };

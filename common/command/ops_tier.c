@@ -285,11 +285,15 @@ ops_tier_move(const struct cfg *cfg, const char *backup_id, const char *storage_
         segs++;
     }
     *moved += segs;
-    fprintf(out, "backup %s: %d objects and %" PRIu64 " WAL segments now in storage class %s",
-            b->id, b->nobjects, segs, storage_class);
-    if (kept > 0)
-        fprintf(out, " (%" PRIu64 " segments other backups also need stay where they are)", kept);
-    fputc('\n', out);
+    if (out != NULL)
+    {
+        fprintf(out, "backup %s: %d objects and %" PRIu64 " WAL segments now in storage class %s",
+                b->id, b->nobjects, segs, storage_class);
+        if (kept > 0)
+            fprintf(out, " (%" PRIu64 " segments other backups also need stay where they are)",
+                    kept);
+        fputc('\n', out);
+    }
     rc = 0;
 cleanup:
     ops_view_free(&v);

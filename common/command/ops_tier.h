@@ -56,7 +56,7 @@ int         ops_thaw_run(const struct cfg *cfg, const struct ops_thaw_options *o
  * older than the newest complete backup's start) to storage_class, by
  * server-side copies.  Descriptors stay in the default class.  Prints what
  * it moved; *moved counts the objects copied (those already in the class
- * are not).
+ * are not); out may be NULL (walship expire --json).
  */
 int         ops_tier_move(const struct cfg *cfg, const char *backup_id, const char *storage_class,
                           FILE *out, uint64_t *moved, struct ws_err *err);

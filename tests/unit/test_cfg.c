@@ -140,7 +140,8 @@ Test(cfg, option_table)
         "encryption_passphrase", "encryption_passphrase_file", "log_level", "pgdata",
         "retry_attempts", "retry_delay_ms", "encryption_key_cache",
         "s3_endpoint", "s3_region", "s3_uri_style", "s3_access_key_id", "s3_secret_access_key",
-        "s3_session_token", "s3_ca_file", "s3_verify_tls", "s3_storage_class", "s3_sse",
+        "s3_session_token", "s3_ca_file", "s3_verify_tls", "s3_storage_class",
+        "s3_storage_class_monthly", "s3_storage_class_yearly", "s3_sse",
         "s3_sse_kms_key_id", "s3_part_size", "s3_connect_timeout", "s3_timeout", "s3_max_retries",
         "pg_conninfo", "backup_wal_timeout", "backup_part_size", "recover_jobs",
         "alert_backup_age", "alert_backup_size_change", "alert_archive_lag",
@@ -150,14 +151,14 @@ Test(cfg, option_table)
         "retain_pitr", "retain_incomplete"
     };
     static const char *defs[] = {"", "zstd", "", "0", "none", "", "", "info", ".", "3", "200",
-                                 "/dev/shm", "", "", "auto", "", "", "", "", "on", "", "", "",
+                                 "/dev/shm", "", "", "auto", "", "", "", "", "on", "", "", "", "", "",
                                  "16MB", "10", "60", "5", "", "300", "1GB", "4", "25h", "20%",
                                  "off", "", "", "1h", "", "postgres", "",
                                  "0", "off", "off", "off", "off", "off", "1d"};
     int         n = 0;
     const struct cfg_option *o = cfg_options(&n);
 
-    cr_assert_eq(n, 47);
+    cr_assert_eq(n, 49);
     cr_assert_leq(n, CFG_MAX_KEYS);
     for (int i = 0; i < n; i++)
     {
@@ -1221,7 +1222,7 @@ Test(cfg, print_masks_passphrase)
 
         for (const char *p = out; *p != '\0'; p++)
             lines += *p == '\n';
-        cr_assert_eq(lines, 47);
+        cr_assert_eq(lines, 49);
     }
     free(out);
 }

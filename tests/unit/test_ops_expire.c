@@ -555,3 +555,152 @@ Test(ops_expire, empty_repository)
     cr_assert(strstr(r.err.msg, repo_dir) != NULL, "names the repository: %s", r.err.msg);
     free(r.out);
 }
+
+/* ---- storage classes: a directory driver that records set_class ------------------ */
+
+#include "storage.h"
+
+struct classy
+{
+    struct storage base;
+    struct storage *inner;
+};
+
+static char classy_log[64][REPO_KEY_MAX + 32];
+static int  classy_n;
+
+static int
+classy_put_open(struct storage *st, const char *key, unsigned flags, struct filter **sink,
+                struct ws_err *err)
+{
+    return storage_put_open(((struct classy *) st)->inner, key, flags, sink, err);
+}
+
+static int
+classy_get(struct storage *st, const char *key, uint64_t off, uint64_t len, struct filter *sink,
+           struct ws_err *err)
+{
+    return storage_get(((struct classy *) st)->inner, key, off, len, sink, err);
+}
+
+static int
+classy_head(struct storage *st, const char *key, struct storage_info *info, struct ws_err *err)
+{
+    return storage_head(((struct classy *) st)->inner, key, info, err);
+}
+
+static int
+classy_list(struct storage *st, const char *prefix, storage_list_cb cb, void *arg,
+            struct ws_err *err)
+{
+    return storage_list(((struct classy *) st)->inner, prefix, cb, arg, err);
+}
+
+static int
+classy_remove(struct storage *st, const char *key, struct ws_err *err)
+{
+    return storage_remove(((struct classy *) st)->inner, key, err);
+}
+
+static int
+classy_sync(struct storage *st, const char *key, struct ws_err *err)
+{
+    return storage_sync(((struct classy *) st)->inner, key, err);
+}
+
+static int
+classy_set_class(struct storage *st, const char *key, const char *cls, struct ws_err *err)
+{
+    (void) st;
+    (void) err;
+    if (classy_n < 64)
+        snprintf(classy_log[classy_n++], sizeof(classy_log[0]), "%s %s", cls, key);
+    return 0;
+}
+
+static void
+classy_free(struct storage *st)
+{
+    storage_free(((struct classy *) st)->inner);
+    free(st);
+}
+
+static const struct storage_ops classy_ops = {
+    .name = "classy",
+    .features = STORAGE_F_ATOMIC_NO_OVERWRITE | STORAGE_F_RANGE_GET,
+    .put_open = classy_put_open,
+    .get = classy_get,
+    .head = classy_head,
+    .list = classy_list,
+    .remove = classy_remove,
+    .sync = classy_sync,
+    .set_class = classy_set_class,
+    .free = classy_free,
+};
+
+static struct storage *
+classy_wrap(struct storage *inner, void *arg)
+{
+    struct classy *c = calloc(1, sizeof(*c));
+
+    (void) arg;
+    cr_assert_not_null(c);
+    c->base.ops = &classy_ops;
+    snprintf(c->base.location, sizeof(c->base.location), "%s", inner->location);
+    c->inner = inner;
+    return &c->base;
+}
+
+static bool
+classy_has(const char *line)
+{
+    for (int i = 0; i < classy_n; i++)
+        if (strcmp(classy_log[i], line) == 0)
+            return true;
+    return false;
+}
+
+Test(ops_expire, monthly_copies_move_to_their_storage_class)
+{
+    struct repo6 s = six_months();
+    const char *const args[] = {"--retain_full=1", "--retain_monthly=100d",
+                                "--s3_storage_class_monthly=GLACIER", NULL};
+    struct run  d, r;
+    char        line[REPO_KEY_MAX + 64];
+
+    storage_set_wrap(classy_wrap, NULL);
+    d = expire(args, true);
+    cr_assert_eq(d.rc, 0, "%s", d.err.msg);
+    for (int i = 2; i <= 4; i++)
+    {
+        snprintf(line, sizeof(line), "would move %s  to storage class GLACIER", s.id[i]);
+        cr_assert(has_line(&d, line), "%s", d.out);
+    }
+    snprintf(line, sizeof(line), "would move %s", s.id[5]);
+    cr_assert_not(has_line(&d, line), "the newest stays readable: %s", d.out);
+    cr_assert_eq(classy_n, 0, "a dry run moves nothing");
+
+    r = expire(args, false);
+    cr_assert_eq(r.rc, 0, "%s", r.err.msg);
+    for (int i = 2; i <= 4; i++)
+    {
+        char        seg[WAL_NAME_MAX + 1], key[REPO_KEY_MAX];
+
+        snprintf(line, sizeof(line), "GLACIER backups/%s/base.tar.0", s.id[i]);
+        cr_assert(classy_has(line), "%s moved (%d calls)", line, classy_n);
+        /* its start..stop segments, which no other backup needs */
+        wal_segment_name(seg, sizeof(seg), 1, 10 * (uint64_t) i + 10, SEG);
+        cr_assert_eq(wal_repo_key(seg, key, sizeof(key)), 0);
+        snprintf(line, sizeof(line), "GLACIER %s", key);
+        cr_assert(classy_has(line), "%s moved", line);
+    }
+    snprintf(line, sizeof(line), "GLACIER backups/%s/base.tar.0", s.id[5]);
+    cr_assert_not(classy_has(line), "the newest backup is not moved");
+    snprintf(line, sizeof(line), "GLACIER backups/%s/backup.info", s.id[3]);
+    cr_assert_not(classy_has(line), "descriptors stay in the default class");
+    cr_assert_eq(r.res.moved, 3 * 3, "3 backups: a part and 2 segments each (%lu)",
+                 (unsigned long) r.res.moved);
+    storage_set_wrap(NULL, NULL);
+    free(d.out);
+    free(r.out);
+}
