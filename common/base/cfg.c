@@ -217,6 +217,12 @@ static const struct cfg_option cfg_option_table[] = {
         "walship expire: remove an incomplete backup this long after its last activity (1h..)",
         false, DURATION(retain_incomplete, 3600, 100LL * 365 * 86400),
         .range_hint = "A backup in progress must not be taken for an abandoned one."},
+    {"archive_parallel", "4",
+        "walship-archive: WAL files pushed at once, the requested one and the next ready (1..64)",
+        false, INT(archive_parallel, 1, 64)},
+    {"archive_queue_max", "0",
+        "walship-archive: drop WAL (reported archived) while more than this much waits; 0 = off",
+        false, SIZE(archive_queue_max, 0, INT64_C(1) << 50)},
 };
 
 #define OPT_COUNT ((int) (sizeof(cfg_option_table) / sizeof(cfg_option_table[0])))

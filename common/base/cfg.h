@@ -128,6 +128,8 @@ struct cfg
     uint64_t    retain_yearly;
     uint64_t    retain_pitr;                    /* point-in-time recovery window */
     uint64_t    retain_incomplete;              /* grace period of incomplete backups */
+    int         archive_parallel;               /* walship-archive: files pushed at once */
+    uint64_t    archive_queue_max;              /* walship-archive: bytes waiting, 0 = off */
 
     /* bookkeeping */
     char        config_file[CFG_MAX_VALUE];     /* file actually read, "" if none */

@@ -18,7 +18,16 @@ struct archive_stats
     uint64_t    bytes_out;          /* stored object size */
     double      seconds;
     bool        already_archived;   /* identical object was already there */
+    uint64_t    xxh64;              /* XXH64 of the plaintext stored (or found identical) */
+    bool        from_spool;         /* archive_push: answered from a parallel push's record */
+    bool        dropped;            /* archive_push: dropped by archive_queue_max */
+    uint32_t    ahead;              /* archive_push: next ready files pushed and recorded */
+    uint64_t    ahead_bytes_in;
+    uint64_t    ahead_bytes_out;
 };
+
+/* Key prefix of the markers of WAL dropped by archive_queue_max (docs/walship-archive.md). */
+#define ARCHIVE_DROPPED_PREFIX "dropped/"
 
 /*
  * Archive `path` under WAL file name `name` (PostgreSQL's %p and %f).

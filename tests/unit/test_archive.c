@@ -1131,23 +1131,24 @@ struct storage_case
     enum fault_kind kind;
     enum ws_code code;
     int         exit_status;
+    bool        repush;         /* archive: the object is there already (a new one costs no HEAD) */
 };
 
 static struct storage_case storage_cases[] = {
-    {"archive: head transient", false, false, FAULT_OP_HEAD, 1, FAULT_TRANSIENT, WS_ETRANSIENT, 1},
-    {"archive: head permission", false, false, FAULT_OP_HEAD, 1, FAULT_PERMISSION, WS_EIO, 1},
-    {"archive: put open no space", false, false, FAULT_OP_PUT_OPEN, 1, FAULT_NOSPACE, WS_ENOSPC, 8},
-    {"archive: put open permission", false, false, FAULT_OP_PUT_OPEN, 1, FAULT_PERMISSION, WS_EIO, 1},
-    {"archive: put write no space", false, true, FAULT_OP_PUT_WRITE, 2, FAULT_NOSPACE, WS_ENOSPC, 8},
-    {"archive: put write transient", false, false, FAULT_OP_PUT_WRITE, 1, FAULT_TRANSIENT, WS_ETRANSIENT, 1},
-    {"archive: commit no space", false, false, FAULT_OP_PUT_FINISH, 1, FAULT_NOSPACE, WS_ENOSPC, 8},
-    {"archive: commit transient", false, true, FAULT_OP_PUT_FINISH, 1, FAULT_TRANSIENT, WS_ETRANSIENT, 1},
-    {"restore: get not found", true, false, FAULT_OP_GET, 1, FAULT_NOTFOUND, WS_ENOTFOUND, 1},
-    {"restore: get permission", true, false, FAULT_OP_GET, 1, FAULT_PERMISSION, WS_EIO, 156},
-    {"restore: get corrupt", true, false, FAULT_OP_GET, 1, FAULT_CORRUPT, WS_ECORRUPT, 151},
-    {"restore: get corrupt, encrypted", true, true, FAULT_OP_GET, 1, FAULT_CORRUPT, WS_ECORRUPT, 151},
-    {"restore: get short", true, false, FAULT_OP_GET, 1, FAULT_SHORT, WS_ECORRUPT, 151},
-    {"restore: get short, encrypted", true, true, FAULT_OP_GET, 1, FAULT_SHORT, WS_ECORRUPT, 151},
+    {"archive: re-push head transient", false, false, FAULT_OP_HEAD, 1, FAULT_TRANSIENT, WS_ETRANSIENT, 1, true},
+    {"archive: re-push head permission", false, false, FAULT_OP_HEAD, 1, FAULT_PERMISSION, WS_EIO, 1, true},
+    {"archive: put open no space", false, false, FAULT_OP_PUT_OPEN, 1, FAULT_NOSPACE, WS_ENOSPC, 8, false},
+    {"archive: put open permission", false, false, FAULT_OP_PUT_OPEN, 1, FAULT_PERMISSION, WS_EIO, 1, false},
+    {"archive: put write no space", false, true, FAULT_OP_PUT_WRITE, 2, FAULT_NOSPACE, WS_ENOSPC, 8, false},
+    {"archive: put write transient", false, false, FAULT_OP_PUT_WRITE, 1, FAULT_TRANSIENT, WS_ETRANSIENT, 1, false},
+    {"archive: commit no space", false, false, FAULT_OP_PUT_FINISH, 1, FAULT_NOSPACE, WS_ENOSPC, 8, false},
+    {"archive: commit transient", false, true, FAULT_OP_PUT_FINISH, 1, FAULT_TRANSIENT, WS_ETRANSIENT, 1, false},
+    {"restore: get not found", true, false, FAULT_OP_GET, 1, FAULT_NOTFOUND, WS_ENOTFOUND, 1, false},
+    {"restore: get permission", true, false, FAULT_OP_GET, 1, FAULT_PERMISSION, WS_EIO, 156, false},
+    {"restore: get corrupt", true, false, FAULT_OP_GET, 1, FAULT_CORRUPT, WS_ECORRUPT, 151, false},
+    {"restore: get corrupt, encrypted", true, true, FAULT_OP_GET, 1, FAULT_CORRUPT, WS_ECORRUPT, 151, false},
+    {"restore: get short", true, false, FAULT_OP_GET, 1, FAULT_SHORT, WS_ECORRUPT, 151, false},
+    {"restore: get short, encrypted", true, true, FAULT_OP_GET, 1, FAULT_SHORT, WS_ECORRUPT, 151, false},
 };
 
 ParameterizedTestParameters(archive, storage_error_paths)
@@ -1168,7 +1169,7 @@ ParameterizedTest(struct storage_case *c, archive, storage_error_paths, .timeout
 
     storage_fault_install();
     open_fixture(&fx, "repo", CFG_COMPRESS_ZSTD, c->encrypted ? CFG_ENCRYPT_AES_256_GCM : CFG_ENCRYPT_NONE);
-    if (c->restore)
+    if (c->restore || c->repush)
         push_ok(&fx, p, SEG5, &as);
     storage_fault_add(c->op, c->nth, c->kind, true);
     if (c->restore)
@@ -1186,6 +1187,14 @@ ParameterizedTest(struct storage_case *c, archive, storage_error_paths, .timeout
     {
         cr_assert_neq(access(target(SEG5), F_OK), 0, "%s: a file was handed to PostgreSQL", c->what);
         cr_assert_eq(dir_entries(target_dir, &tmps), 0, "%s: left in %s", c->what, target_dir);
+    }
+    else if (c->repush)
+    {
+        /* the object stays; once the fault is gone the re-push is "identical" */
+        storage_fault_reset();
+        err_clear(&err);
+        push_ok(&fx, p, SEG5, &as);
+        cr_assert(as.already_archived, "%s: re-push after the fault", c->what);
     }
     else
     {
