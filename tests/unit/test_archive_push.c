@@ -506,6 +506,9 @@ Test(archive_push, racing_archivers, .timeout = 120)
  * the check names an object that is in the repository with the file's bytes,
  * and the archiver's calls, in order, archive everything exactly once.
  */
+#define LAST 64
+#define ROUNDS 40
+
 Test(archive_push, kill_during_batch_never_lies, .timeout = 300)
 {
     struct cfg  cfg;
@@ -515,17 +518,17 @@ Test(archive_push, kill_during_batch_never_lies, .timeout = 300)
     int         killed = 0;
 
     srand(seed);
-    for (uint64_t s = 5; s <= 24; s++)
+    for (uint64_t s = 5; s <= LAST; s++)
         make_seg(seg_name(s), s, true);
     load_cfg(&cfg, 4);
     /* create the repository first, so kills land inside batches */
     cr_assert_eq(archive_push(&cfg, seg_path(seg_name(5)), seg_name(5), &st, &err), 0, "%s",
                  err.msg);
     ready_to_done(seg_name(5));
-    for (int round = 0; round < 12; round++)
+    for (int round = 0; round < ROUNDS; round++)
     {
-        uint64_t    first = 6 + (uint64_t) (rand() % 12);
-        useconds_t  delay = (useconds_t) (rand() % 250000);
+        uint64_t    first = 6 + (uint64_t) (rand() % (LAST - 6));
+        useconds_t  delay = (useconds_t) (rand() % 30000);
         pid_t       pid = fork();
         int         status;
 
@@ -538,10 +541,12 @@ Test(archive_push, kill_during_batch_never_lies, .timeout = 300)
             _exit(rc == 0 ? 0 : 1);
         }
         usleep(delay);
-        if (kill(pid, SIGKILL) == 0)
-            killed++;
+        (void) kill(pid, SIGKILL);
         cr_assert_eq(waitpid(pid, &status, 0), pid);
-        for (uint64_t s = 6; s <= 24; s++)
+        killed += WIFSIGNALED(status);
+        cr_assert(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0),
+                  "seed %u round %d: the batch failed", seed, round);
+        for (uint64_t s = 6; s <= LAST; s++)
         {
             struct archive_spool_record r;
             const char *n = seg_name(s);
@@ -551,9 +556,9 @@ Test(archive_push, kill_during_batch_never_lies, .timeout = 300)
                              "seed %u round %d: record for %s, but no object", seed, round, n);
         }
     }
-    cr_log_info("seed %u: %d of 12 batches killed", seed, killed);
+    cr_log_info("seed %u: %d of %d batches killed", seed, killed, ROUNDS);
     /* the archiver now goes through them in order: each is stored, once, identical */
-    for (uint64_t s = 6; s <= 24; s++)
+    for (uint64_t s = 6; s <= LAST; s++)
     {
         const char *n = seg_name(s);
 
