@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "ops_expire.h"
 #include "retention.h"
+#include "archive.h"
 
 #include "backup_time.h"
 #include "catalog.h"
@@ -67,6 +68,81 @@ on_wal(const struct catalog_wal_item *it, void *arg, struct ws_err *err)
     return 0;
 }
 
+/* Markers of dropped segments (archive.h, docs/walship-archive.md): collect their names. */
+struct dropped_load
+{
+    struct ops_range *seg;          /* one per marker first, merged into ranges after */
+    size_t      n;
+    size_t      cap;
+    uint32_t    seg_size;
+};
+
+static int
+on_dropped(const char *key, const struct repo_stat *st, void *arg, struct ws_err *err)
+{
+    struct dropped_load *d = arg;
+    struct wal_name wn;
+
+    (void) st;
+    if (wal_parse(key + strlen(ARCHIVE_DROPPED_PREFIX), d->seg_size, &wn) < 0 ||
+        wn.kind != WAL_KIND_SEGMENT)
+        return 0;               /* not a marker walship writes */
+    if (d->n == d->cap)
+    {
+        size_t      cap = d->cap ? 2 * d->cap : 16;
+        struct ops_range *p = realloc(d->seg, cap * sizeof(*p));
+
+        if (p == NULL)
+            return err_set(err, WS_EINTERNAL, "out of memory");
+        d->seg = p;
+        d->cap = cap;
+    }
+    d->seg[d->n].timeline = wn.timeline;
+    d->seg[d->n].first = d->seg[d->n].last = wal_segno(&wn, d->seg_size);
+    d->seg[d->n].stored = 0;
+    d->n++;
+    return 0;
+}
+
+static int
+range_cmp(const void *a, const void *b)
+{
+    const struct ops_range *x = a, *y = b;
+
+    if (x->timeline != y->timeline)
+        return x->timeline < y->timeline ? -1 : 1;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+static int
+load_dropped(struct repo *repo, struct ops_view *v, struct ws_err *err)
+{
+    struct dropped_load d = {.seg_size = v->seg_size};
+    size_t      n = 0;
+
+    if (repo_list(repo, ARCHIVE_DROPPED_PREFIX, on_dropped, &d, err) < 0)
+    {
+        free(d.seg);
+        return -1;
+    }
+    if (d.n > 1)
+        qsort(d.seg, d.n, sizeof(*d.seg), range_cmp);
+    for (size_t i = 0; i < d.n; i++)
+    {
+        if (n > 0 && d.seg[n - 1].timeline == d.seg[i].timeline &&
+            d.seg[n - 1].last + 1 >= d.seg[i].first)
+        {
+            if (d.seg[i].last > d.seg[n - 1].last)
+                d.seg[n - 1].last = d.seg[i].last;
+            continue;
+        }
+        d.seg[n++] = d.seg[i];
+    }
+    v->dropped = d.seg;
+    v->ndropped = n;
+    return 0;
+}
+
 int
 ops_view_load(struct repo *repo, struct ops_view *v, struct ws_err *err)
 {
@@ -82,6 +158,8 @@ ops_view_load(struct repo *repo, struct ops_view *v, struct ws_err *err)
         return -1;
     if (catalog_dumps(repo, &v->dumps, &v->ndumps, err) < 0)
         return -1;
+    if (load_dropped(repo, v, err) < 0)
+        return -1;
     return catalog_wal(repo, on_wal, &l, NULL, err);
 }
 
@@ -94,6 +172,7 @@ ops_view_free(struct ops_view *v)
         free(v->files[i].key);
     free(v->files);
     free(v->ranges);
+    free(v->dropped);
     free(v->location);
     free(v->kept_by);
     memset(v, 0, sizeof(*v));
@@ -441,7 +520,18 @@ print_json(const struct ops_view *v, FILE *out)
         ops_json_string(out, v->files[i].key);
         fputc('}', out);
     }
-    fprintf(out, "%s],\n  \"windows\": [", v->nfiles ? "\n  " : "");
+    fprintf(out, "%s],\n  \"dropped\": [", v->nfiles ? "\n  " : "");
+    for (size_t i = 0; i < v->ndropped; i++)
+    {
+        char        a[WAL_NAME_MAX + 1], b[WAL_NAME_MAX + 1];
+
+        ops_segment_name(v, v->dropped[i].timeline, v->dropped[i].first, a);
+        ops_segment_name(v, v->dropped[i].timeline, v->dropped[i].last, b);
+        fprintf(out, "%s\n    {\"timeline\": %u, \"first\": \"%s\", \"last\": \"%s\", "
+                "\"segments\": %" PRIu64 "}", i ? "," : "", v->dropped[i].timeline, a, b,
+                v->dropped[i].last - v->dropped[i].first + 1);
+    }
+    fprintf(out, "%s],\n  \"windows\": [", v->ndropped ? "\n  " : "");
     for (int i = 0; i < v->nbackups; i++)
     {
         struct ops_window w;
@@ -528,10 +618,25 @@ print_text(const struct ops_view *v, FILE *out)
     for (size_t i = 0; i < v->nfiles; i++)
         if (v->files[i].kind == CATALOG_WAL_OTHER)
             fprintf(out, "  not WAL: %s\n", v->files[i].key);
+    ops_list_print_dropped(v, out);
 
     fputc('\n', out);
     ops_list_print_windows(v, out);
     print_dumps(v, false, out);
+}
+
+void
+ops_list_print_dropped(const struct ops_view *v, FILE *out)
+{
+    for (size_t i = 0; i < v->ndropped; i++)
+    {
+        char        a[WAL_NAME_MAX + 1], b[WAL_NAME_MAX + 1];
+
+        ops_segment_name(v, v->dropped[i].timeline, v->dropped[i].first, a);
+        ops_segment_name(v, v->dropped[i].timeline, v->dropped[i].last, b);
+        fprintf(out, "  %-8u %-24s %-24s %10" PRIu64 "  dropped by archive_queue_max: no recovery across it\n",
+                v->dropped[i].timeline, a, b, v->dropped[i].last - v->dropped[i].first + 1);
+    }
 }
 
 int

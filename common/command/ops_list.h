@@ -62,6 +62,9 @@ struct ops_view
     /* the retention tiers that keep each backup (retention.h bits), or NULL */
     unsigned   *kept_by;
     char        retention[512];     /* "" when kept_by is set, else why not */
+    /* segments walship-archive dropped (archive_queue_max): markers under dropped/, as ranges */
+    struct ops_range *dropped;      /* by timeline, then segment; stored = 0 */
+    size_t      ndropped;
 };
 
 struct ops_window
@@ -130,6 +133,8 @@ void        ops_list_print(const struct ops_view *v, bool json, FILE *out);
 
 /* The recoverable windows as a table; returns how many. */
 int         ops_list_print_windows(const struct ops_view *v, FILE *out);
+/* One line per run of segments dropped by archive_queue_max (the "dropped" lines of list, verify). */
+void        ops_list_print_dropped(const struct ops_view *v, FILE *out);
 /* Segment name of timeline tl, segno into buf (WAL_NAME_MAX + 1 bytes). */
 void        ops_segment_name(const struct ops_view *v, uint32_t tl, uint64_t segno, char *buf);
 

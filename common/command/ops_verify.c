@@ -704,6 +704,16 @@ ops_verify_view(struct repo *repo, struct ops_view *v, const struct ops_verify_o
     if (s.only < 0 && verify_dumps(repo, v, out, res, err) < 0)
         goto out;
 
+    /* gaps walship-archive made on purpose (archive_queue_max): say so, beside the gaps */
+    for (size_t i = 0; i < v->ndropped; i++)
+    {
+        char        a[WAL_NAME_MAX + 1], b[WAL_NAME_MAX + 1];
+
+        ops_segment_name(v, v->dropped[i].timeline, v->dropped[i].first, a);
+        ops_segment_name(v, v->dropped[i].timeline, v->dropped[i].last, b);
+        fprintf(out, "dropped: WAL %s .. %s (%" PRIu64 " segments) was dropped by archive_queue_max, not archived\n",
+                a, b, v->dropped[i].last - v->dropped[i].first + 1);
+    }
     fputc('\n', out);
     res->windows = ops_list_print_windows(v, out);
     fprintf(out, "\nresult: %s\n", res->damaged ? "damaged" : res->gaps ? "gap" :

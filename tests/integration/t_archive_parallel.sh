@@ -121,4 +121,16 @@ check "[ -n '$m' ] && grep -q '^name = ' '$m' && grep -q '^archive_queue_max = 3
     "the marker names the segment and the limit"
 check "[ ! -e \"$REPO/wal/00000001/0000000100000000/\$(basename '$m')\" ]" \
     "a dropped segment is not in the repository"
+
+info "walship list and verify show the dropped segments"
+dn=$(basename "$m")
+run as_pg "$WS_OPS" list --config="$CONF"
+check_rc 0 "walship list"
+check "out_has 'dropped by archive_queue_max'" "walship list shows the dropped segments"
+run as_pg "$WS_OPS" list --json --config="$CONF"
+check_rc 0 "walship list --json"
+check "python3 -c \"import json; j=json.load(open('$T/run.out')); d=j['dropped']; assert sum(x['segments'] for x in d) == $ndropped, d\"" \
+    "walship list --json: 'dropped' counts $ndropped segments"
+run as_pg "$WS_OPS" verify --config="$CONF"
+check "out_has 'dropped: WAL' && out_has 'dropped by archive_queue_max'" "walship verify reports the drop"
 ws_summary
