@@ -202,21 +202,25 @@ run() {
     sync
     seq=$(last_seq)
     a=$(now_us)
+    # TIMEFORMAT: the CPU time (user + system) of the tool's processes
     if [ "$kind" = ws ]; then
-        drain "$T/bin/walship-archive" --config="$T/$pfx.conf"
+        { time drain "$T/bin/walship-archive" --config="$T/$pfx.conf"; } 2> "$T/cpu"
     else
-        drain pgbr_push "$T/$pfx.conf"
+        { time drain pgbr_push "$T/$pfx.conf"; } 2> "$T/cpu"
     fi
     b=$(now_us)
+    C[$name]=$(awk '{printf "%.1f", $1 + $2}' "$T/cpu")
     reqs=$(stat_reqs "$pfx" "$seq" $((${#SEGS[@]} - 1)))
     add "$name" "$(echo "scale=2; ($b - $a) / 1000000" | bc)"
     Q[$name]=${reqs%% *}
     M[$name]=${reqs#* }
-    printf '  %-20s %8s s  %s requests/segment\n' "$name" "$(printf '%s' "${R[$name]}" | tail -1)" "$reqs"
+    printf '  %-20s %8s s  %s requests/segment, client CPU %s s\n' "$name" \
+        "$(printf '%s' "${R[$name]}" | tail -1)" "$reqs" "${C[$name]}"
     # free the server's disk: the objects are not needed any more
     rm -rf "${S3_DATA_DIR:?}/$S3_BUCKET/$pfx" 2> /dev/null || true
 }
-declare -A Q M
+declare -A Q M C
+TIMEFORMAT="%U %S"
 
 # ---- the physical bound ------------------------------------------------------------
 echo "== physical bound: zstd-1 + AES-256-GCM, in process, warm"
@@ -242,14 +246,17 @@ echo
 echo "walship push benchmark: drain of $((${#SEGS[@]} - 1)) real 16 MiB pgbench segments to"
 echo "S3 (s3rver behind the SigV4 proxy, HTTPS), zstd-1 + AES-256 for every tool,"
 echo "one archive_command call at a time as PostgreSQL's archiver does; $CORES cores."
-echo "Physical bound (zstd-1 + AES-256-GCM CPU / cores): $BOUND s"
+echo "Physical bound (zstd-1 + AES-256-GCM CPU / cores): $BOUND s ($CPU_MS ms CPU)"
+echo "CPU s: user + system time of the tool's own processes (not the S3 server's);"
+echo "pgBackRest async: only the foreground archive-push calls are counted"
+echo "(its background process detaches)."
 for d in $DELAYS; do
     echo
     echo "added latency per request: $d ms"
-    printf '  %-22s %9s %9s %12s %12s %10s  %s\n' "" "seconds" "req/seg" "/pgbr async" "/pgbr sync" "/bound" "requests by method"
+    printf '  %-22s %9s %9s %12s %12s %10s %9s  %s\n' "" "seconds" "req/seg" "/pgbr async" "/pgbr sync" "/bound" "CPU s" "requests by method"
     for n in "ws-serial-$d" $(for p in $PARALLEL; do echo "ws-p$p-$d"; done) "pgbr-sync-$d" "pgbr-async-$d"; do
-        printf '  %-22s %9s %9s %12s %12s %10s  %s\n' "$n" "$(m "$n")" "${Q[$n]}" \
+        printf '  %-22s %9s %9s %12s %12s %10s %9s  %s\n' "$n" "$(m "$n")" "${Q[$n]}" \
             "$(ratio "$n" "pgbr-async-$d")" "$(ratio "$n" "pgbr-sync-$d")" \
-            "$(echo "scale=2; $(m "$n") / $BOUND" | bc)" "${M[$n]}"
+            "$(echo "scale=2; $(m "$n") / $BOUND" | bc)" "${C[$n]}" "${M[$n]}"
     done
 done
