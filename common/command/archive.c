@@ -4,13 +4,19 @@
  * "The archive command should generally be designed to refuse to overwrite
  * any pre-existing archive file" and "it is advisable to ... return zero if
  * the file is identical" (PostgreSQL docs, 26.3.1 Setting Up WAL Archiving):
- * after a crash the archiver may hand us a file we already stored.  So an
- * existing object is compared with the file: the object's end record holds
- * the plaintext size and XXH64, read without reading the body (repo_peek),
- * against one hashing pass over the local file.  An identical object may
- * still be only visible, not durable (its writer died between link() and the
- * directory fsync), so before answering 0, which lets PostgreSQL recycle the
- * segment, it is synced (repo_sync).
+ * after a crash the archiver may hand us a file we already stored.  A file
+ * is stored create-if-absent (S3: one PUT with If-None-Match: *), and only
+ * when the store says the name exists is the existing object compared with
+ * the file: the object's end record holds the plaintext size and XXH64,
+ * read without reading the body (repo_peek), against one hashing pass over
+ * the local file.  An identical object may still be only visible, not
+ * durable (its writer died between link() and the directory fsync), so
+ * before answering 0, which lets PostgreSQL recycle the segment, it is
+ * synced (repo_sync).
+ *
+ * archive_push also pushes the next ready segments ahead on threads and
+ * records them in the spool (archive_spool.h), and applies the safety valve
+ * archive_queue_max (docs/walship-archive.md).
  */
 #include "archive.h"
 #include "archive_spool.h"
@@ -491,7 +497,7 @@ archive_push(const struct cfg *cfg, const char *path, const char *name,
 
     if (ready_scan(status_dir, wn.kind == WAL_KIND_SEGMENT ? &wn : NULL, name,
                    pgc.wal_segment_size, &rs, err) < 0)
-        return -1;
+        goto out;
     if (repo_open(cfg, &pgc, &repo, err) < 0)
         goto out;
 
