@@ -44,15 +44,14 @@ main(int argc, char **argv)
         rc = cli_fail(WS_PROG_ARCHIVE, &err);
         goto out;
     }
-    if (st.dropped)
-        ;                       /* archive_push warned */
-    else if (st.from_spool)
+    /* a dropped segment (archive_queue_max): archive_push has warned */
+    if (st.from_spool)
         log_info("\"%s\" was archived ahead by an earlier call (%.1f ms)", pos[1],
                  st.seconds * 1000);
     else if (st.already_archived)
         log_info("\"%s\" already archived with identical content (%.1f ms)", pos[1],
                  st.seconds * 1000);
-    else
+    else if (!st.dropped)
         log_info("archived \"%s\": %" PRIu64 " -> %" PRIu64 " bytes (%s, %s) in %.1f ms", pos[1],
                  st.bytes_in, st.bytes_out, cfg_compression_name(cfg.compression),
                  cfg_encryption_name(cfg.encryption), st.seconds * 1000);
