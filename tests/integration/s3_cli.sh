@@ -46,9 +46,12 @@ check "[ \"\$(s3_get '$P' '$KEY1' '$T/obj1.after')\" = 200 ] && cmp -s '$T/obj1.
     "the archived object is unchanged (curl GET before/after)"
 if is_s3rver; then
     proxy_log "/$P/wal/" "$SEQ" > "$T/pl"
-    check "[ \"\$(grep -c '^PUT ' '$T/pl')\" = 1 ]" \
-        "exactly one PUT of a WAL object reached the proxy (re-push and refused push wrote nothing)"
+    # create-if-absent first: the re-push and the refused push each send a
+    # PUT with If-None-Match: *, which the store refuses (412), then compare
+    check "[ \"\$(grep -c '^PUT .* 200 ' '$T/pl')\" = 1 ] && [ \"\$(grep -c '^PUT .* 412 .*if-none-match=\\*' '$T/pl')\" = 2 ] && [ \"\$(grep -c '^PUT ' '$T/pl')\" = 3 ]" \
+        "one PUT of a WAL object stored it; the re-push and the refused push got 412 and wrote nothing"
     check "grep -q '^PUT .* 200 .*if-none-match=\\*' '$T/pl'" "the PUT carried If-None-Match: * (create-only)"
+    check "! grep -q '^HEAD .* 404 ' '$T/pl'" "no HEAD before the first PUT (nothing looked up a missing object)"
 fi
 
 info "restore"
@@ -122,8 +125,8 @@ run "$WS_ARCHIVE" --config="$T/u.conf" --pgdata="$D1" "$SEG1" "$N1"
 check "[ \"\$RC\" = 0 ] && err_has 'already archived'" "re-push under the unusual prefix: exit 0, already archived"
 if is_s3rver; then
     proxy_log "/" "$useq" | grep -F "/$S3T_BUCKET/$(uri_enc "$UP" 1)/" > "$T/upl"
-    check "[ -s '$T/upl' ] && ! awk '{print \$3}' '$T/upl' | grep -qvE '^(200|204|206|404)\$'" \
-        "the proxy saw the prefix percent-encoded ($(uri_enc "$UP" 1)) and verified every signature (no 403)"
+    check "[ -s '$T/upl' ] && ! awk '{print \$3}' '$T/upl' | grep -qvE '^(200|204|206|404|412)\$'" \
+        "the proxy saw the prefix percent-encoded ($(uri_enc "$UP" 1)) and verified every signature (no 403; the re-push's 412 is create-if-absent)"
 fi
 
 info "wrong secret access key"
