@@ -70,6 +70,11 @@ write_control(const char *dir)
     put32(buf, 12, 202209061);
     put32(buf, 16, 6);
     put32(buf, 48, 1);
+    {
+        double      ff = 1234567.0;     /* floatFormat, which pg_control's reader checks */
+
+        memcpy(buf + 208, &ff, sizeof(ff));
+    }
     put32(buf, 216, 8192);
     put32(buf, 224, 8192);
     put32(buf, 228, SEG);
