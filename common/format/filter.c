@@ -351,6 +351,7 @@ struct filter_file
     struct filter base;
     int         fd;
     bool        committed;
+    bool        no_sync;
     char        path[PATH_MAX];
     char        tmp[PATH_MAX];
 };
@@ -368,7 +369,7 @@ file_finish(struct filter *f, struct ws_err *err)
 {
     struct filter_file *ff = (struct filter_file *) f;
 
-    if (fsync(ff->fd) < 0)
+    if (!ff->no_sync && fsync(ff->fd) < 0)
         return err_set_errno(err, WS_OK, errno, "could not fsync file \"%s\"", ff->tmp);
     if (close(ff->fd) < 0)
     {
@@ -435,14 +436,26 @@ filter_file_new(const char *path, struct ws_err *err)
 int
 filter_file_commit(struct filter *f, struct ws_err *err)
 {
+    return filter_file_commit_to(f, ((struct filter_file *) f)->path, err);
+}
+
+int
+filter_file_commit_to(struct filter *f, const char *path, struct ws_err *err)
+{
     struct filter_file *ff = (struct filter_file *) f;
 
     if (!f->finished)
         return err_set(err, WS_EINTERNAL, "file \"%s\" committed before it was finished",
-                       ff->path);
-    if (rename(ff->tmp, ff->path) < 0)
+                       path);
+    if (rename(ff->tmp, path) < 0)
         return err_set_errno(err, WS_EIO, errno, "could not rename file \"%s\" to \"%s\"",
-                             ff->tmp, ff->path);
+                             ff->tmp, path);
     ff->committed = true;
-    return file_fsync_parent(ff->path, err);
+    return ff->no_sync ? 0 : file_fsync_parent(path, err);
+}
+
+void
+filter_file_no_sync(struct filter *f)
+{
+    ((struct filter_file *) f)->no_sync = true;
 }

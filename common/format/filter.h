@@ -103,6 +103,14 @@ int         filter_mem_copy(const struct filter *f, unsigned char **buf, size_t 
  */
 struct filter *filter_file_new(const char *path, struct ws_err *err);
 int         filter_file_commit(struct filter *f, struct ws_err *err);
+/* The same, under another name in the same directory (known only once the data is in). */
+int         filter_file_commit_to(struct filter *f, const char *path, struct ws_err *err);
+/*
+ * Before the first write: no fsync of the file nor of its directory (still
+ * a temporary name and a rename), for a file whose reader makes it durable
+ * itself or throws it away (restore_command's %p, restore.c).
+ */
+void        filter_file_no_sync(struct filter *f);
 
 /* --- compression ------------------------------------------------------- */
 /* alg: enum cfg_compression values (0 none, 1 zstd, 2 gzip).  level -1 = default. */
