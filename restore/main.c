@@ -69,8 +69,12 @@ main(int argc, char **argv)
         rc = exitcode_for(prog, err.code);
         goto out;
     }
-    log_info("restored \"%s\": %" PRIu64 " -> %" PRIu64 " bytes in %.1f ms", pos[0], st.bytes_in,
-             st.bytes_out, st.seconds * 1000);
+    if (st.prefetched)
+        log_info("restored \"%s\" from the prefetch spool: %" PRIu64 " bytes in %.1f ms", pos[0],
+                 st.bytes_out, st.seconds * 1000);
+    else
+        log_info("restored \"%s\": %" PRIu64 " -> %" PRIu64 " bytes in %.1f ms", pos[0],
+                 st.bytes_in, st.bytes_out, st.seconds * 1000);
     rc = 0;
 out:
     cfg_wipe(&cfg);

@@ -105,6 +105,7 @@ struct cfg
     enum log_level log_level;                   /* default info */
     char        pgdata[CFG_MAX_VALUE];          /* data directory, default "." (cwd) */
     int         retry_attempts;                 /* transient-error retries, default 3 */
+    int         restore_prefetch;               /* segments fetched ahead, 0 = off */
     int         retry_delay_ms;                 /* first backoff delay, default 200 */
     char        encryption_key_cache[CFG_MAX_VALUE];    /* dir (tmpfs) or "off" */
     struct cfg_s3 s3;

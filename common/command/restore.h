@@ -17,12 +17,14 @@ struct restore_stats
     uint64_t    bytes_out;          /* plaintext written */
     double      seconds;
     int         attempts;
+    bool        prefetched;         /* taken from the prefetch spool (no repository access) */
 };
 
 /*
  * Fetch WAL file `name` into `path` (PostgreSQL's %f and %p): verified,
- * decrypted, decompressed, written to a temporary file in path's directory,
- * fsynced and renamed, so path never holds a partial file.  A file that is
+ * decrypted, decompressed, written to a temporary file in path's directory
+ * and renamed, so path never holds a partial file (not fsynced: PostgreSQL
+ * makes a restored file it keeps durable itself, restore.c).  A file that is
  * not in the repository is WS_ENOTFOUND.  Transient and I/O failures of a
  * driver that does not retry its own requests (no STORAGE_F_RETRIES: the
  * filesystem) are retried cfg->retry_attempts times from cfg->retry_delay_ms
@@ -32,8 +34,13 @@ struct restore_stats
 int         restore_wal_file(const struct cfg *cfg, struct repo *repo, const char *name,
                              const char *path, struct restore_stats *stats, struct ws_err *err);
 
-/* Open the repository, check it belongs to cfg->pgdata's cluster (when that
- * has a pg_control), and restore one file. */
+/*
+ * Open the repository, check it belongs to cfg->pgdata's cluster (when that
+ * has a pg_control), and restore one file.  With cfg->restore_prefetch > 0
+ * a segment is first looked for in the prefetch spool (restore_spool.h) and,
+ * once handed over, the next ones are fetched by a detached background
+ * process (restore.c); a history file empties the spool.
+ */
 int         restore_wal(const struct cfg *cfg, const char *name, const char *path,
                         struct restore_stats *stats, struct ws_err *err);
 
