@@ -138,7 +138,7 @@ Test(cfg, option_table)
     static const char *names[] = {
         "repo", "compression", "compression_level", "compression_threads", "encryption",
         "encryption_passphrase", "encryption_passphrase_file", "log_level", "pgdata",
-        "retry_attempts", "retry_delay_ms", "encryption_key_cache",
+        "retry_attempts", "retry_delay_ms", "restore_prefetch", "encryption_key_cache",
         "s3_endpoint", "s3_region", "s3_uri_style", "s3_access_key_id", "s3_secret_access_key",
         "s3_session_token", "s3_ca_file", "s3_verify_tls", "s3_storage_class",
         "s3_storage_class_monthly", "s3_storage_class_yearly", "s3_sse",
@@ -152,7 +152,7 @@ Test(cfg, option_table)
         "archive_parallel", "archive_queue_max"
     };
     static const char *defs[] = {"", "zstd", "", "0", "none", "", "", "info", ".", "3", "200",
-                                 "/dev/shm", "", "", "auto", "", "", "", "", "on", "", "", "", "", "",
+                                 "8", "/dev/shm", "", "", "auto", "", "", "", "", "on", "", "", "", "", "",
                                  "16MB", "10", "60", "5", "", "300", "1GB", "4", "25h", "20%",
                                  "off", "", "", "1h", "", "postgres", "",
                                  "0", "off", "off", "off", "off", "off", "1d",
@@ -160,7 +160,7 @@ Test(cfg, option_table)
     int         n = 0;
     const struct cfg_option *o = cfg_options(&n);
 
-    cr_assert_eq(n, 51);
+    cr_assert_eq(n, 52);
     cr_assert_leq(n, CFG_MAX_KEYS);
     for (int i = 0; i < n; i++)
     {
@@ -1224,7 +1224,7 @@ Test(cfg, print_masks_passphrase)
 
         for (const char *p = out; *p != '\0'; p++)
             lines += *p == '\n';
-        cr_assert_eq(lines, 51);
+        cr_assert_eq(lines, 52);
     }
     free(out);
 }

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "pgcontrol.h"
 #include "repo.h"
+#include "restore.h"
 #include "storage.h"
 #include "wal.h"
 
@@ -377,4 +378,33 @@ Test(durable, storage_sync_without_driver_op_is_noop)
 
     cr_assert_eq(storage_sync(&st, "wal/x", &err), 0, "%s", err.msg);
     cr_assert_eq(sync_n, 0, "fsyncs: %s", sync_log_text());
+}
+
+/* ---- restore_wal_file: PostgreSQL makes %p durable, walship does not ------- */
+
+/*
+ * restore_command's %p is renamed into place by PostgreSQL with
+ * durable_rename() (KeepFileRestoredFromArchive, xlogarchive.c), or thrown
+ * away (RECOVERYXLOG): walship-restore writes a temporary and renames it,
+ * and fsyncs neither the file nor the directory.
+ */
+Test(durable, restore_makes_no_fsync)
+{
+    struct fixture fx;
+    struct archive_stats as;
+    struct restore_stats rs;
+    struct ws_err err = WS_ERR_INIT;
+    char        out[PATH_MAX + 32];
+    struct stat st;
+
+    open_fixture(&fx);
+    push_ok(&fx, make_wal(SEG5), &as);
+    snprintf(out, sizeof(out), "%s/RECOVERYXLOG", scratch);
+    sync_log_reset();
+    cr_assert_eq(restore_wal_file(&fx.cfg, fx.repo, SEG5, out, &rs, &err), 0, "restore: %s",
+                 err.msg);
+    cr_assert_eq(stat(out, &st), 0);
+    cr_assert_eq(st.st_size, SEG_SIZE);
+    cr_assert_eq(sync_n, 0, "fsyncs: %s", sync_log_text());
+    repo_close(fx.repo);
 }
