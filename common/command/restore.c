@@ -190,6 +190,12 @@ prefetch_one(struct prefetch_job *job, uint64_t segno)
     file = filter_file_new(path, &err);
     if (file == NULL)
         goto fail;
+    /*
+     * Not fsynced: after a crash a named spool file may hold anything, and
+     * the hand-over reads it again and checks its tag (restore_spool.h), so
+     * a file that did not reach the disk whole is refused, never handed over.
+     */
+    filter_file_no_sync(file);
     if (repo_get(job->repo, key, file, &rd, &err) < 0)
     {
         if (err.code == WS_ENOTFOUND)
@@ -205,10 +211,9 @@ prefetch_one(struct prefetch_job *job, uint64_t segno)
         goto fail;
     }
     /*
-     * Verified and fsynced (filter_file's finish: a crash must not leave a
-     * named file whose data never reached the disk).  Named only if it is
-     * still wanted, under the state lock, so that a restore call that moved
-     * the window or ended the spool meanwhile cannot miss it.
+     * Verified.  Named only if it is still wanted, under the state lock, so
+     * that a restore call that moved the window or ended the spool meanwhile
+     * cannot miss it.
      */
     if (spool_open(&sp, job->dir, job->seg_size, false, &err) < 0)
         goto fail;

@@ -8,7 +8,9 @@
  *
  *   <SEGMENT>.<TAG>                    ready: fetched and verified (every chunk,
  *                                      sizes and checksum of the repository
- *                                      object), fsynced, then given this name;
+ *                                      object), then given this name (not
+ *                                      fsynced: the tag check catches a file
+ *                                      a crash left incomplete);
  *                                      TAG = 16 upper-case hex digits of
  *                                      spool_tag(): the plaintext's XXH64 bound
  *                                      to the name, checked again at hand-over
