@@ -546,6 +546,111 @@ spool_end(const struct pg_control *pgc, const char *dir)
     spool_close(&sp);
 }
 
+/* ---- S3 without encryption: the descriptor and the object at once ----------- */
+
+struct open_job
+{
+    const struct cfg *cfg;
+    const struct pg_control *pgc;   /* NULL: no cluster check */
+    struct repo *repo;
+    struct ws_err err;
+    int         rc;
+};
+
+static void *
+open_thread(void *arg)
+{
+    struct open_job *oj = arg;
+
+    oj->rc = repo_open(oj->cfg, NULL, &oj->repo, &oj->err);
+    if (oj->rc == 0 && oj->pgc != NULL)
+        oj->rc = repo_check_cluster(oj->repo, oj->pgc, &oj->err);
+    return NULL;
+}
+
+/*
+ * One restore from an unencrypted S3 repository in one round trip instead
+ * of two: the descriptor (repo_open and the cluster check) is read in a
+ * thread while the object streams into the temporary file
+ * (repo_get_unbound), and the file is renamed to %p only if both passed.
+ * The descriptor's verdict comes first, as it does in the serial order: a
+ * repository of another cluster is that error, not "not found".  Nothing
+ * is cached between calls.  The S3 driver retries its own requests, so
+ * there is no retry loop here (restore_wal_file).
+ */
+static int
+restore_s3_parallel(const struct cfg *cfg, const struct pg_control *pgc, const char *name,
+                    const char *path, struct restore_stats *stats, struct ws_err *err)
+{
+    struct open_job oj;
+    pthread_t   th;
+    struct wal_name wn;
+    char        key[REPO_KEY_MAX];
+    struct filter *file = NULL;
+    struct repo_read rd;
+    struct ws_err gerr = WS_ERR_INIT;
+    bool        name_ok;
+    int         grc = -1;
+    double      t0 = clock_now_s();
+    int         rc = -1;
+
+    memset(&oj, 0, sizeof(oj));
+    memset(&rd, 0, sizeof(rd));
+    oj.cfg = cfg;
+    oj.pgc = pgc;
+    err_clear(&oj.err);
+    if (pthread_create(&th, NULL, open_thread, &oj) != 0)
+    {
+        open_thread(&oj);       /* no thread: the serial order */
+        if (oj.rc < 0)
+        {
+            *err = oj.err;
+            goto out;
+        }
+        rc = restore_wal_file(cfg, oj.repo, name, path, stats, err);
+        goto out;
+    }
+    name_ok = wal_parse(name, pgc ? pgc->wal_segment_size : 0, &wn) == 0 &&
+        wal_repo_key(name, key, sizeof(key)) == 0;
+    if (name_ok)
+    {
+        file = filter_file_new(path, &gerr);
+        if (file != NULL)
+        {
+            filter_file_no_sync(file);
+            grc = repo_get_unbound(cfg, key, file, &rd, &gerr);
+        }
+    }
+    pthread_join(th, NULL);
+    if (oj.rc < 0)
+    {
+        *err = oj.err;
+        goto out;
+    }
+    if (!name_ok || wal_parse(name, repo_wal_segment_size(oj.repo), &wn) < 0)
+    {
+        err_set(err, WS_EINPUT, "\"%s\" is not a WAL file name", name);
+        err_hint(err, "Use restore_command = 'walship-restore %%f %%p' (name first, then path).");
+        goto out;
+    }
+    if (grc < 0)
+    {
+        *err = gerr;
+        goto out;
+    }
+    if (filter_file_commit(file, err) < 0)
+        goto out;
+    stats->bytes_in = rd.obj.stored;
+    stats->bytes_out = rd.obj.size;
+    stats->attempts = 1;
+    rc = 0;
+out:
+    filter_free(file);          /* an uncommitted temporary file is removed */
+    repo_close(oj.repo);
+    stats->seconds = clock_now_s() - t0;
+    return rc;
+}
+
 /*
  * pg_control of the data directory: 1 read, 0 missing or unreadable (a
  * warning is logged), -1 invalid (err set: recovery must stop).
@@ -589,6 +694,7 @@ restore_wal(const struct cfg *cfg, const char *name, const char *path,
     struct wal_name wn;
     char        dir[PATH_MAX];
     bool        prefetch = false;
+    struct ws_err serr = WS_ERR_INIT;   /* a %p too long for a spool: no prefetch */
     int         have_pgc;
     int         rc = -1;
 
@@ -610,7 +716,7 @@ restore_wal(const struct cfg *cfg, const char *name, const char *path,
     }
     if (have_pgc == 1 && cfg->restore_prefetch > 0 &&
         wal_parse(name, pgc.wal_segment_size, &wn) == 0 &&
-        spool_dir_for(path, dir, sizeof(dir), err) == 0)
+        spool_dir_for(path, dir, sizeof(dir), &serr) == 0)
     {
         if (wn.kind == WAL_KIND_HISTORY)
             spool_end(&pgc, dir);
@@ -631,6 +737,11 @@ restore_wal(const struct cfg *cfg, const char *name, const char *path,
                 return 0;
             }
         }
+    }
+    if (cfg->encryption == CFG_ENCRYPT_NONE && strncmp(cfg->repo, "s3://", 5) == 0)
+    {
+        rc = restore_s3_parallel(cfg, have_pgc == 1 ? &pgc : NULL, name, path, stats, err);
+        goto out;
     }
     if (repo_open(cfg, NULL, &repo, err) < 0)
         return -1;

@@ -1019,6 +1019,54 @@ out:
     return rc;
 }
 
+int
+repo_get_unbound(const struct cfg *cfg, const char *key, struct filter *sink,
+                 struct repo_read *rd, struct ws_err *err)
+{
+    struct repo_read local;
+    struct storage *st;
+    struct filter *tap;
+    struct filter *reader;
+    struct object_header h;
+    struct object_trailer t;
+    int         rc = -1;
+
+    rd = read_start(rd, &local);
+    if (cfg->encryption != CFG_ENCRYPT_NONE)
+        return err_set(err, WS_EINTERNAL, "repo_get_unbound needs an unencrypted configuration");
+    st = storage_open(cfg->repo, &cfg->s3, err);
+    if (st == NULL)
+    {
+        rd->storage_failed = true;
+        return -1;
+    }
+    reader = filter_borrow_new(sink, err);
+    if (reader == NULL)
+        goto out_st;
+    /* no key: an encrypted object is refused by the reader (WS_ECONFIG) */
+    reader = object_reader_new(NULL, key, reader, err);
+    if (reader == NULL)
+        goto out_st;
+    tap = filter_tap_new(reader, rd->progress, rd->arg, err);
+    if (tap == NULL)
+        goto out_st;
+    if (storage_get(st, key, 0, 0, tap, err) < 0)
+    {
+        rd->storage_failed = !filter_tap_failed(tap);
+        goto out;
+    }
+    if (filter_finish(tap, err) < 0)
+        goto out;
+    object_reader_result(reader, &h, &t);
+    object_info(&h, &t, filter_tap_bytes(tap), &rd->obj);
+    rc = 0;
+out:
+    filter_free(tap);
+out_st:
+    storage_free(st);
+    return rc;
+}
+
 /* Collects plaintext up to a cap. */
 int
 repo_get_buffer(struct repo *r, const char *key, size_t cap, const char *what, char **buf,

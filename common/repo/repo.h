@@ -174,6 +174,16 @@ struct repo_read
 int         repo_get(struct repo *r, const char *key, struct filter *sink, struct repo_read *rd,
                      struct ws_err *err);
 /*
+ * repo_get without an open repository, for an unencrypted configuration
+ * (cfg->encryption none, else WS_EINTERNAL): a storage handle of its own, no
+ * descriptor read.  The object is verified as by repo_get, but nothing says
+ * the location is a walship repository of the expected cluster: the caller
+ * must check that (repo_open, repo_check_cluster; walship-restore does it
+ * in parallel) and discard the sink's data unless it passed.
+ */
+int         repo_get_unbound(const struct cfg *cfg, const char *key, struct filter *sink,
+                             struct repo_read *rd, struct ws_err *err);
+/*
  * A whole small named object, verified, into a malloc'd NUL-terminated
  * buffer (*len excludes the NUL).  More than cap plaintext bytes is
  * WS_ECORRUPT ("<what> \"<key>\" is larger than <cap> bytes").
