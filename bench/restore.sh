@@ -129,7 +129,7 @@ set_latency() {
             -d "{\"mode\":\"delay\",\"delay_ms\":$1,\"count\":-1}" >/dev/null
     fi
 }
-W=$T/pgwal
+W=$T/pg_wal
 fresh() {
     wait_idle
     rm -rf "$W" "$T/pgbr-spool" "$T/pgbr-lock"

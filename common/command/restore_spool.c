@@ -167,12 +167,19 @@ int
 spool_dir_for(const char *path, char *buf, size_t len, struct ws_err *err)
 {
     const char *slash = strrchr(path, '/');
+    size_t      dirlen;
     int         n;
 
-    if (slash == NULL)
-        n = snprintf(buf, len, "%s", SPOOL_DIR_NAME);
-    else
-        n = snprintf(buf, len, "%.*s/%s", (int) (slash - path), path, SPOOL_DIR_NAME);
+    /*
+     * Only for a %p in a directory named pg_wal (PostgreSQL passes
+     * "pg_wal/RECOVERYXLOG"): a restore by hand into any other directory
+     * starts no background process and leaves no spool there.
+     */
+    dirlen = slash == NULL ? 0 : (size_t) (slash - path);
+    if (!(dirlen == 6 || (dirlen > 6 && path[dirlen - 7] == '/')) ||
+        strncmp(path + dirlen - 6, "pg_wal", 6) != 0)
+        return err_set(err, WS_ENOTFOUND, "\"%s\" is not in a pg_wal directory", path);
+    n = snprintf(buf, len, "%.*s/%s", (int) dirlen, path, SPOOL_DIR_NAME);
     if (n < 0 || (size_t) n >= len)
         return err_set(err, WS_EINPUT, "file name \"%s\" is too long", path);
     return 0;

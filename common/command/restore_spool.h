@@ -89,7 +89,10 @@ bool        spool_in_window(const struct spool_state *st, uint32_t timeline, uin
 int         spool_state_format(const struct spool_state *st, char *buf, size_t len);
 void        spool_state_parse(const char *text, struct spool_state *st);
 
-/* <dirname(path)>/walship-prefetch into buf. */
+/*
+ * <dirname(path)>/walship-prefetch into buf, if that directory is named
+ * pg_wal (else WS_ENOTFOUND: no spool for it).
+ */
 int         spool_dir_for(const char *path, char *buf, size_t len, struct ws_err *err);
 
 /*

@@ -177,9 +177,16 @@ Test(spool, dir_for)
 
     cr_assert_eq(spool_dir_for("pg_wal/RECOVERYXLOG", buf, sizeof(buf), &err), 0);
     cr_assert_str_eq(buf, "pg_wal/walship-prefetch");
-    cr_assert_eq(spool_dir_for("RECOVERYXLOG", buf, sizeof(buf), &err), 0);
-    cr_assert_str_eq(buf, "walship-prefetch");
-    cr_assert_eq(spool_dir_for("/a/b/c", buf, 8, &err), -1);
+    cr_assert_eq(spool_dir_for("/srv/pg/pg_wal/RECOVERYXLOG", buf, sizeof(buf), &err), 0);
+    cr_assert_str_eq(buf, "/srv/pg/pg_wal/walship-prefetch");
+    /* a restore by hand elsewhere gets no spool */
+    cr_assert_eq(spool_dir_for("RECOVERYXLOG", buf, sizeof(buf), &err), -1);
+    cr_assert_eq(err.code, WS_ENOTFOUND);
+    cr_assert_eq(spool_dir_for("/tmp/out/x", buf, sizeof(buf), &err), -1);
+    cr_assert_eq(spool_dir_for("/tmp/my_pg_wal/x", buf, sizeof(buf), &err), -1);
+    cr_assert_eq(spool_dir_for("/tmp/pg_wal/sub/x", buf, sizeof(buf), &err), -1);
+    cr_assert_eq(spool_dir_for("/a/pg_wal/c", buf, 8, &err), -1);
+    cr_assert_eq(err.code, WS_EINPUT);
 }
 
 /* ---- scan and take on a real directory ------------------------------------------ */
