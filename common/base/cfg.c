@@ -113,7 +113,7 @@ static const struct cfg_option cfg_option_table[] = {
         INT(retry_attempts, 0, 100)},
     {"retry_delay_ms", "200", "first delay of those retries in milliseconds (0..600000)", false,
         INT(retry_delay_ms, 0, 600000)},
-    {"restore_prefetch", "8",
+    {"restore_prefetch", "16",
         "walship-restore: WAL segments fetched ahead in the background into pg_wal (0 = off, 0..64)",
         false, INT(restore_prefetch, 0, 64)},
     {"encryption_key_cache", "/dev/shm",

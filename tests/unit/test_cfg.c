@@ -152,7 +152,7 @@ Test(cfg, option_table)
         "archive_parallel", "archive_queue_max"
     };
     static const char *defs[] = {"", "zstd", "", "0", "none", "", "", "info", ".", "3", "200",
-                                 "8", "/dev/shm", "", "", "auto", "", "", "", "", "on", "", "", "", "", "",
+                                 "16", "/dev/shm", "", "", "auto", "", "", "", "", "on", "", "", "", "", "",
                                  "16MB", "10", "60", "5", "", "300", "1GB", "4", "25h", "20%",
                                  "off", "", "", "1h", "", "postgres", "",
                                  "0", "off", "off", "off", "off", "off", "1d",
