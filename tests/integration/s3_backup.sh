@@ -23,8 +23,10 @@ bk_check_repo() {
         "the bucket lists backups/$id/base.tar.0 and backup_manifest"
     n=$(grep -c "^backups/$id/base\\.tar\\.[0-9]*\$" "$T/keys")
     check "[ '$n' -ge 2 ]" "base.tar is split into $n objects (backup_part_size = 16MB)"
-    check "! grep -v -e '^walship.repo\$' -e '^wal/' -e '^backups/$id/' '$T/keys' | grep -q ." \
-        "nothing but walship.repo, wal/ and backups/$id/ below the prefix"
+    check "! grep -v -e '^walship.repo\$' -e '^wal/' -e '^backups/$id/' -e '^state/backup/[0-9TZ]*-[0-9a-f]*\.success\$' '$T/keys' | grep -q ." \
+        "nothing but walship.repo, wal/, backups/$id/ and the attempt's record state/backup/*.success below the prefix"
+    check "[ \"\$(grep -c '^state/backup/.*\.success\$' '$T/keys')\" = 1 ] && ! grep -q '^state/backup/.*\.running\$' '$T/keys'" \
+        "one attempt recorded as a success, none left running"
     check "[ \"\$(s3_get '$S3T_PREFIX' 'backups/$id/backup.info' '$T/info')\" = 200 ] && head -c 5 '$T/info' | grep -q WSOBJ" \
         "backup.info (fetched with curl) is a walship object"
     s3_uploads "$S3T_PREFIX" > "$T/uploads"
