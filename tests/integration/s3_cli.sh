@@ -240,8 +240,8 @@ if is_s3rver; then
     A --repo="$S3T_REPO-sc" --s3_storage_class=STANDARD_IA --s3_sse=AES256 "$SEG1" "$N1"
     check_rc 0 "archive with s3_storage_class = STANDARD_IA, s3_sse = AES256"
     proxy_log "/$P-sc/" "$sseq" | grep '^PUT ' > "$T/scl"
-    check "[ \"\$(wc -l < '$T/scl')\" = 2 ] && [ \"\$(grep -c 'sc=STANDARD_IA sse=AES256\$' '$T/scl')\" = 2 ]" \
-        "both PUTs (walship.repo and the WAL object) carried x-amz-storage-class and x-amz-server-side-encryption"
+    check "[ \"\$(wc -l < '$T/scl')\" = 2 ] && grep -q '/$N1 .*sc=STANDARD_IA sse=AES256\$' '$T/scl' && grep -q '/walship.repo .* sc= sse=AES256\$' '$T/scl'" \
+        "the WAL object's PUT carried x-amz-storage-class and x-amz-server-side-encryption, walship.repo's only the latter (descriptors stay in the default class)"
     sseq=$(proxy_seq)
     A --repo="$S3T_REPO-sc" --s3_storage_class=STANDARD_IA --s3_sse=AES256 --s3_part_size=5MB --compression=none \
         "$SEG1" "$N2"
