@@ -362,6 +362,10 @@ ops_metrics_render(const struct ops_metrics_data *d, struct ops_metrics *m, stru
             "Unix time the newest archived WAL segment reached the repository (0: none).",
             (double) d->wal_last_time, err) < 0)
         return -1;
+    if (one(m, "walship_wal_dropped_segments", "gauge",
+            "WAL segments walship-archive dropped over archive_queue_max (markers under dropped/): no recovery across them.",
+            (double) d->wal_dropped, err) < 0)
+        return -1;
     if (d->wal_last_time > 0 &&
         one(m, "walship_wal_archive_lag_seconds", "gauge",
             "Seconds since the newest archived WAL segment reached the repository.",
@@ -676,6 +680,8 @@ ops_metrics_gather(struct repo *repo, struct ops_metrics_data *d, struct ws_err 
     memset(&l, 0, sizeof(l));
     if (ops_view_load(repo, &v, err) < 0)
         goto out;
+    for (size_t i = 0; i < v.ndropped; i++)
+        d->wal_dropped += v.dropped[i].last - v.dropped[i].first + 1;
     for (int i = 0; i < v.nbackups; i++)
     {
         const struct backup_info *b = &v.backups[i];

@@ -91,6 +91,7 @@ struct ops_metrics_data
     uint64_t    last_stored;        /* its stored bytes */
     /* WAL */
     uint64_t    wal_segments, wal_stored;
+    uint64_t    wal_dropped;        /* segments dropped by archive_queue_max (dropped/) */
     int64_t     wal_last_time;      /* newest segment's modification time, 0: none */
     /* the whole repository */
     uint64_t    objects, bytes;

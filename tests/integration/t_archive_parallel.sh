@@ -133,4 +133,8 @@ check "python3 -c \"import json; j=json.load(open('$T/run.out')); d=j['dropped']
     "walship list --json: 'dropped' counts $ndropped segments"
 run as_pg "$WS_OPS" verify --config="$CONF"
 check "out_has 'dropped: WAL' && out_has 'dropped by archive_queue_max'" "walship verify reports the drop"
+run as_pg "$WS_OPS" metrics --config="$CONF"
+check_rc 0 "walship metrics"
+check "grep -qx 'walship_wal_dropped_segments $ndropped' '$T/run.out'" \
+    "walship metrics: walship_wal_dropped_segments $ndropped"
 ws_summary
