@@ -117,6 +117,26 @@ copy_value(char *dst, size_t len, const char *v)
     return 0;
 }
 
+/*
+ * The values dump_info_format writes unquoted are words; the database name
+ * is written between quotes.  A value outside those sets would format into
+ * a descriptor that does not parse back, so it is damage (fuzz_records.c).
+ */
+static bool
+word_ok(const char *v)
+{
+    return v[0] != '\0' && strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-_") == strlen(v);
+}
+
+static bool
+quoted_ok(const char *v)
+{
+    for (const unsigned char *p = (const unsigned char *) v; *p != '\0'; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '\'' || *p == '\\')
+            return false;
+    return true;
+}
+
 int
 dump_info_parse(char *text, const char *what, struct dump_info *d, struct ws_err *err)
 {
@@ -124,7 +144,8 @@ dump_info_parse(char *text, const char *what, struct dump_info *d, struct ws_err
     size_t      len;
     char       *line;
     unsigned    seen = 0;
-    enum { S_FORMAT = 1, S_NAME = 2, S_TIME = 4, S_SIZE = 8, S_SHA = 16, S_XXH = 32 };
+    enum { S_FORMAT = 1, S_NAME = 2, S_TIME = 4, S_SIZE = 8, S_SHA = 16, S_XXH = 32,
+           S_WORDS = 64 };          /* and 128, 256: pg_dump_format, compression, encryption */
 
     memset(d, 0, sizeof(*d));
     kv_lines_init(&it, text, strlen(text));
@@ -185,13 +206,22 @@ dump_info_parse(char *text, const char *what, struct dump_info *d, struct ws_err
         else if (strcmp(key, "system_identifier") == 0)
             bad = parse_u64(v, 10, &d->system_identifier) < 0;
         else if (strcmp(key, "database") == 0)
-            bad = copy_value(d->database, sizeof(d->database), v) < 0;
+            bad = !quoted_ok(v) || copy_value(d->database, sizeof(d->database), v) < 0;
         else if (strcmp(key, "pg_dump_format") == 0)
-            bad = copy_value(d->pg_dump_format, sizeof(d->pg_dump_format), v) < 0;
+        {
+            bad = !word_ok(v) || copy_value(d->pg_dump_format, sizeof(d->pg_dump_format), v) < 0;
+            seen |= S_WORDS;
+        }
         else if (strcmp(key, "compression") == 0)
-            bad = copy_value(d->compression, sizeof(d->compression), v) < 0;
+        {
+            bad = !word_ok(v) || copy_value(d->compression, sizeof(d->compression), v) < 0;
+            seen |= S_WORDS << 1;
+        }
         else if (strcmp(key, "encryption") == 0)
-            bad = copy_value(d->encryption, sizeof(d->encryption), v) < 0;
+        {
+            bad = !word_ok(v) || copy_value(d->encryption, sizeof(d->encryption), v) < 0;
+            seen |= S_WORDS << 2;
+        }
         /* other keys: written by a later version, ignored */
         if (bad)
             return err_set(err, WS_ECORRUPT, "dump descriptor \"%s\": invalid value for \"%s\" "
@@ -201,6 +231,9 @@ dump_info_parse(char *text, const char *what, struct dump_info *d, struct ws_err
         (S_FORMAT | S_NAME | S_TIME | S_SIZE | S_SHA | S_XXH))
         return err_set(err, WS_ECORRUPT, "dump descriptor \"%s\" is incomplete: it lacks one of "
                        "format, name, start_time, size, xxh64, sha256", what);
+    if ((seen & (7 * S_WORDS)) != 7 * S_WORDS)
+        return err_set(err, WS_ECORRUPT, "dump descriptor \"%s\" is incomplete: it lacks one of "
+                       "pg_dump_format, compression, encryption", what);
     return 0;
 }
 
