@@ -129,6 +129,8 @@ struct cfg
     uint64_t    retain_yearly;
     uint64_t    retain_pitr;                    /* point-in-time recovery window */
     uint64_t    retain_incomplete;              /* grace period of incomplete backups */
+    uint64_t    retain_dumps;                   /* walship expire: dumps, seconds, 0 = off */
+    int         retain_dumps_min;               /* newest complete dumps always kept */
     int         archive_parallel;               /* walship-archive: files pushed at once */
     uint64_t    archive_queue_max;              /* walship-archive: bytes waiting, 0 = off */
 

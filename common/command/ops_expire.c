@@ -13,6 +13,7 @@
 #include "ops_tier.h"
 #include "backup_time.h"
 #include "catalog.h"
+#include "dump_info.h"
 #include "clock.h"
 #include "log.h"
 #include "ops_list.h"
@@ -670,6 +671,73 @@ say_file(struct run *r, const char *verb, const char *key)
 }
 
 /*
+ * Logical dumps (walship put/dump) under their own keys: retain_dumps keeps
+ * the complete dumps that started within that long, retain_dumps_min the
+ * newest N complete ones whatever their age (default 1: a dump job that
+ * stopped never leaves the repository without a dump).  Data without a
+ * descriptor (a killed put) goes once older than retain_incomplete; a
+ * damaged descriptor is left alone.  A dump's dump.info goes before its
+ * data, so a dump is never listed half removed.  retain_dumps off: dumps are
+ * not touched.
+ */
+static int
+expire_dumps(struct run *r, const struct cfg *cfg, int64_t now, struct ws_err *err)
+{
+    struct catalog_dump *d = NULL;
+    int         n = 0, rc = -1;
+    const char *verb = r->o->dry_run ? "would remove" : "removed";
+
+    if (cfg->retain_dumps == 0)
+        return 0;
+    if (catalog_dumps(r->repo, &d, &n, err) < 0)
+        return -1;
+    for (int i = n - 1, newer = 0; i >= 0; i--)     /* newest first */
+    {
+        const struct catalog_dump *x = &d[i];
+        bool        keep;
+        char        info[REPO_KEY_MAX], data[REPO_KEY_MAX];
+        const char *keys[2];
+
+        if (x->unreadable)
+            keep = true;
+        else if (x->complete)
+        {
+            keep = newer < cfg->retain_dumps_min ||
+                x->info.start_time_us >= now - (int64_t) cfg->retain_dumps * US_PER_S;
+            newer++;
+        }
+        else
+            keep = x->data_mtime_s * US_PER_S >= now - (int64_t) cfg->retain_incomplete * US_PER_S;
+        if (r->json)
+        {
+            json_sep(r);
+            fprintf(r->out, "{\"dump\": \"%s\", \"action\": \"%s\"}", x->info.name,
+                    keep ? "keep" : r->o->dry_run ? "would remove" : "removed");
+        }
+        else
+            fprintf(r->out, "%-13s dump %s  %s\n", keep ? "keep" : verb, x->info.name,
+                    x->unreadable ? "damaged" : x->complete ? "complete" : "incomplete");
+        if (keep)
+            continue;
+        r->res->dumps_removed++;
+        if (r->o->dry_run)
+            continue;
+        if (dump_key(x->info.name, DUMP_INFO_NAME, info, sizeof(info), err) < 0 ||
+            dump_key(x->info.name, DUMP_DATA_NAME, data, sizeof(data), err) < 0)
+            goto out;
+        keys[0] = info;
+        keys[1] = data;
+        /* the descriptor first, durably gone, then the data */
+        if (delete_keys(r, &keys[0], 1, err) < 0 || delete_keys(r, &keys[1], 1, err) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    catalog_dumps_free(d);
+    return rc;
+}
+
+/*
  * The storage class a kept backup moves to: s3_storage_class_yearly for one
  * kept as a yearly copy, s3_storage_class_monthly for one kept as a monthly
  * copy, provided nothing that wants it readable at once (the newest, the
@@ -731,12 +799,12 @@ ops_expire_run(const struct cfg *cfg, const struct ops_expire_options *o, FILE *
     r.json = o->json;
 
     ops_expire_policy(cfg, &pol);
-    if (!retention_policy_set(&pol))
+    if (!retention_policy_set(&pol) && cfg->retain_dumps == 0)
     {
         /* before touching the repository: nothing to do without a policy */
         err_set(err, WS_ECONFIG, "no retention policy is set: walship expire removes nothing");
         err_hint(err, "Set at least one of retain_full, retain_daily, retain_weekly, "
-                 "retain_monthly, retain_yearly and retain_pitr (docs/configuration.md).");
+                 "retain_monthly, retain_yearly, retain_pitr and retain_dumps (docs/configuration.md).");
         goto out;
     }
     if (repo_open(cfg, NULL, &repo, err) < 0)
@@ -745,6 +813,24 @@ ops_expire_run(const struct cfg *cfg, const struct ops_expire_options *o, FILE *
     r.seg_size = repo_wal_segment_size(repo);
     if (!o->dry_run && lock_take(repo, &r.lock, err) < 0)
         goto out;
+    if (!retention_policy_set(&pol))
+    {
+        /* retain_dumps alone: the dumps, and no backup or WAL is touched */
+        if (r.json)
+            fprintf(out, "{\n  \"schema_version\": 1,\n  \"dry_run\": %s,\n  \"actions\": [",
+                    o->dry_run ? "true" : "false");
+        if (expire_dumps(&r, cfg, now, err) < 0)
+            goto out;
+        if (r.json)
+            fprintf(out, "%s],\n  \"dumps_removed\": %d\n}\n", r.json_items ? "\n  " : "",
+                    res->dumps_removed);
+        else
+            fprintf(out, "%s: %s %d dump%s (no backup policy is set: backups and WAL untouched)\n",
+                    o->dry_run ? "dry run" : "done", o->dry_run ? "would remove" : "removed",
+                    res->dumps_removed, res->dumps_removed == 1 ? "" : "s");
+        rc = 0;
+        goto out;
+    }
 
     if (catalog_backups(repo, &bs, &nb, err) < 0)
         goto out;
@@ -886,6 +972,8 @@ ops_expire_run(const struct cfg *cfg, const struct ops_expire_options *o, FILE *
         res->wal_files++;
         say_file(&r, removed, k);
     }
+    if (expire_dumps(&r, cfg, now, err) < 0)
+        goto out;
     /* monthly and yearly copies to their storage classes (docs/walship.md, "Storage tiers") */
     for (int m = 0; m < nmove; m++)
     {

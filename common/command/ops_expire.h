@@ -61,6 +61,7 @@ struct ops_expire_result
     int         damaged;            /* backups kept because their descriptor is damaged */
     uint64_t    wal_segments;       /* WAL segments removed */
     uint64_t    moved;              /* objects moved to s3_storage_class_monthly/yearly */
+    int         dumps_removed;      /* logical dumps removed (retain_dumps) */
     uint64_t    wal_files;          /* .backup and .partial files removed */
     uint64_t    objects;            /* objects removed in all */
 };

@@ -203,6 +203,7 @@ dump_key_cb(const char *key, const struct repo_stat *st, void *arg, struct ws_er
     {
         c->list[i].has_data = true;
         c->list[i].data_stored = st->size;
+        c->list[i].data_mtime_s = st->mtime;
     }
     else
         c->list[i].complete = true;     /* for now: the descriptor exists */

@@ -55,6 +55,7 @@ struct catalog_dump
     bool        unreadable;         /* descriptor present but damaged */
     bool        has_data;           /* the data object exists */
     uint64_t    data_stored;        /* its stored bytes (listing) */
+    int64_t     data_mtime_s;       /* when it was stored (listing, unix seconds) */
 };
 
 /*

@@ -24,7 +24,17 @@ drill() { run as_pg "$WS_OPS" drill --config="$WS_CONF" "$@"; }
 json() { python3 -c "import json,sys; j=json.load(open('$T/run.out')); print($1)"; }
 state() { sed -n "s/^$1 = //p" "$BK_REPO/state/drill" | tr -d "'"; }
 # no postgres of a drill left running (its processes are titled "postgres: walship-drill: ...")
-no_drill_server() { ! ps -eo args | grep -q '^postgres: walship-drill'; }
+# A drill server of this test: a postgres process whose working directory
+# (every PostgreSQL process runs in its data directory) is under $DT.  Not
+# "ps | grep walship-drill": other drill tests may run at the same time.
+drill_server_running() {
+    local p
+    for p in $(pgrep -x postgres 2>/dev/null); do
+        case $(readlink "/proc/$p/cwd" 2>/dev/null) in "$DT"/*) return 0 ;; esac
+    done
+    return 1
+}
+no_drill_server() { ! drill_server_running; }
 clean_after() {
     check "[ -z \"\$(ls -A '$DT')\" ]" "$1: the drill directory is gone ($(ls -A "$DT" | head -n 3 | tr '\n' ' '))"
     check "no_drill_server" "$1: no drill server left running"
@@ -187,7 +197,7 @@ for sig in TERM INT; do
     done
     check "grep -q 'started postgres' '$T/sig.err'" "SIG$sig: the drill started its server"
     sleep 1
-    check "ps -eo args | grep -q '^postgres: walship-drill'" "SIG$sig: the drill server is replaying"
+    check "drill_server_running" "SIG$sig: the drill server is replaying"
     kill -s "$sig" "$(cat "$T/drill.pid")"
     wait "$bgpid"; rc=$?
     case $sig in TERM) want=143 ;; INT) want=130 ;; esac

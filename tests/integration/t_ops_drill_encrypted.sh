@@ -17,10 +17,20 @@ chmod 600 "$T/passphrase" && give_pg "$T/passphrase"
 bk_write_conf "$WS_CONF" "$BK_REPO" "encryption = aes-256-gcm" \
     "encryption_passphrase_file = $T/passphrase" "pg_conninfo = '$(bk_conninfo "$SRC")'" \
     "drill_tmpdir = '$DT'" "drill_timeout = 120"
+# A drill server of this test: a postgres process whose working directory
+# (every PostgreSQL process runs in its data directory) is under $DT.  Not
+# "ps | grep walship-drill": other drill tests may run at the same time.
+drill_server_running() {
+    local p
+    for p in $(pgrep -x postgres 2>/dev/null); do
+        case $(readlink "/proc/$p/cwd" 2>/dev/null) in "$DT"/*) return 0 ;; esac
+    done
+    return 1
+}
 drill() { run as_pg "$WS_OPS" drill --config="$WS_CONF" "$@"; }
 clean_after() {
     check "[ -z \"\$(ls -A '$DT')\" ]" "$1: the drill directory is gone"
-    check "! ps -eo args | grep -q '^postgres: walship-drill'" "$1: no drill server left running"
+    check "! drill_server_running" "$1: no drill server left running"
 }
 
 bk_init_src "$SRC"

@@ -269,4 +269,26 @@ check_rc 10 "walship dump --name .x: bad input"
 run as_pg "$WS_OPS" dump --config="$WS_CONF" --name x -- -Fp
 check_rc 2 "pg_dump's -F is walship dump's own"
 
+info "walship expire: retain_dumps (no backup policy: backups and WAL untouched)"
+run as_pg "$WS_OPS" list --json --config="$WS_CONF"
+NDUMPS=$(json "len(j['dumps'])")
+NEWEST2=$(json "' '.join(sorted(d['name'] for d in sorted(j['dumps'], key=lambda d: d['start_time'])[-2:]))")
+sleep 2
+run as_pg "$WS_OPS" expire --dry-run --config="$WS_CONF" --retain_dumps=1s --retain_dumps_min=2
+check_rc 0 "walship expire --dry-run with retain_dumps = 1s, retain_dumps_min = 2"
+check "[ \"\$(grep -c '^would remove  dump ' '$T/run.out')\" = $((NDUMPS - 2)) ]" \
+    "it would remove all but the 2 newest of $NDUMPS dumps"
+run as_pg "$WS_OPS" expire --config="$WS_CONF" --retain_dumps=1s --retain_dumps_min=2
+check_rc 0 "walship expire"
+check "out_has 'backups and WAL untouched'" "it says backups and WAL are untouched"
+run as_pg "$WS_OPS" list --json --config="$WS_CONF"
+check "[ \"\$(json \"' '.join(sorted(d['name'] for d in j['dumps']))\")\" = '$NEWEST2' ]" \
+    "the 2 newest dumps are left: $NEWEST2"
+for n in $NEWEST2; do
+    run sh -c "'$WS_OPS' get --config='$WS_CONF' '$n' > /dev/null"
+    check_rc 0 "walship get $n still works"
+done
+run as_pg "$WS_OPS" expire --config="$WS_CONF"
+check_rc 2 "no retain_* key at all: refused"
+
 ws_summary

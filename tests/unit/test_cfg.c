@@ -148,19 +148,19 @@ Test(cfg, option_table)
         "drill_pg_bindir", "drill_tmpdir", "drill_timeout", "drill_checks_file", "drill_dbname",
         "drill_user",
         "retain_full", "retain_daily", "retain_weekly", "retain_monthly", "retain_yearly",
-        "retain_pitr", "retain_incomplete",
+        "retain_pitr", "retain_dumps", "retain_dumps_min", "retain_incomplete",
         "archive_parallel", "archive_queue_max"
     };
     static const char *defs[] = {"", "zstd", "", "0", "none", "", "", "info", ".", "3", "200",
                                  "16", "/dev/shm", "", "", "auto", "", "", "", "", "on", "", "", "", "", "",
                                  "16MB", "10", "60", "5", "", "300", "1GB", "4", "25h", "20%",
                                  "off", "", "", "1h", "", "postgres", "",
-                                 "0", "off", "off", "off", "off", "off", "1d",
+                                 "0", "off", "off", "off", "off", "off", "off", "1", "1d",
                                  "4", "0"};
     int         n = 0;
     const struct cfg_option *o = cfg_options(&n);
 
-    cr_assert_eq(n, 52);
+    cr_assert_eq(n, 54);
     cr_assert_leq(n, CFG_MAX_KEYS);
     for (int i = 0; i < n; i++)
     {
@@ -1224,7 +1224,7 @@ Test(cfg, print_masks_passphrase)
 
         for (const char *p = out; *p != '\0'; p++)
             lines += *p == '\n';
-        cr_assert_eq(lines, 52);
+        cr_assert_eq(lines, 54);
     }
     free(out);
 }
