@@ -681,8 +681,14 @@ ops_drill_run(const struct cfg *cfg, const struct ops_drill_options *o, FILE *re
 
     /* ---- start and replay */
     step = OPS_DRILL_STEP_START;
-    snprintf(r.srv.sockdir, sizeof(r.srv.sockdir), "%s", r.tmpdir);
-    snprintf(r.srv.logfile, sizeof(r.srv.logfile), "%s/server.log", r.tmpdir);
+    if ((size_t) snprintf(r.srv.sockdir, sizeof(r.srv.sockdir), "%s", r.tmpdir) >=
+        sizeof(r.srv.sockdir) ||
+        (size_t) snprintf(r.srv.logfile, sizeof(r.srv.logfile), "%s/server.log", r.tmpdir) >=
+        sizeof(r.srv.logfile))
+    {
+        err_set(err, WS_ECONFIG, "drill directory \"%s\": path too long", r.tmpdir);
+        goto out;
+    }
     if (sigstop_caught() != 0)
     {
         err_set(err, WS_EINTERRUPTED, "interrupted by signal %d", sigstop_caught());
