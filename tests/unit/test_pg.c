@@ -912,7 +912,16 @@ killer_write(struct filter *f, const void *buf, size_t len, struct ws_err *err)
     (void) buf;
     (void) err;
     if (k->bytes == 0)
+    {
+        /*
+         * Stop reading until the server is gone: on a loaded host the
+         * walsender could otherwise send the whole (small) backup before the
+         * postmaster got to pass SIGQUIT on, and the backup would succeed.
+         */
         kill(k->postmaster, SIGQUIT);
+        for (int i = 0; i < 400 && kill(k->postmaster, 0) == 0; i++)
+            usleep(50 * 1000);
+    }
     k->bytes += len;
     return 0;
 }
